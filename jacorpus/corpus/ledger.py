@@ -1,0 +1,99 @@
+"""Per-task accounting: every document read ends as kept or dropped-with-reason, every fault as an error entry.
+
+Engines give one ``Ledger`` to all steps of a task; the shard writer saves it next to the task's shards and the
+driver merges the parts into ``manifest.json``. Invariant checked at merge time: read == kept + sum(dropped).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any, Callable
+
+from datatrove.data import Document
+
+MAX_ERRORS_PER_TASK = 1000  # a pathological file must not turn the manifest into a log
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self, rank: int = 0) -> None:
+        self.rank = rank
+        self.read_count = 0
+        self.kept_count = 0
+        self.dropped: Counter[str] = Counter()
+        self.sources: dict[str, Counter[str]] = defaultdict(Counter)
+        self.steps: dict[str, Counter[str]] = defaultdict(Counter)
+        self.errors: list[dict[str, Any]] = []
+        self.errors_omitted = 0
+        # set by the engine when output.keep_dropped is on: receives (doc, reason, extra)
+        self.on_drop: Callable[[Document, str, dict[str, Any]], None] | None = None
+
+    def read(self, doc: Document) -> None:
+        self.read_count += 1
+        self.sources[doc.metadata.get("source", "?")]["read"] += 1
+
+    def kept(self, doc: Document) -> None:
+        self.kept_count += 1
+        self.sources[doc.metadata.get("source", "?")]["kept"] += 1
+
+    def drop(self, doc: Document, step: str, reason: str, **extra: Any) -> None:
+        key = f"{step}:{reason}"
+        self.dropped[key] += 1
+        self.steps[step][f"dropped:{reason}"] += 1
+        self.sources[doc.metadata.get("source", "?")]["dropped"] += 1
+        if self.on_drop is not None:
+            self.on_drop(doc, key, extra)
+
+    def count(self, step: str, key: str, n: int = 1) -> None:
+        """Free-form per-step counters (e.g. PII masks by type)."""
+        self.steps[step][key] += n
+
+    def error(self, file: str, position: Any, message: str, step: str = "read") -> None:
+        self.steps[step]["errors"] += 1
+        if len(self.errors) < MAX_ERRORS_PER_TASK:
+            self.errors.append({"file": str(file), "position": position, "message": message, "step": step})
+        else:
+            self.errors_omitted += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read_count,
+            "kept": self.kept_count,
+            "dropped": dict(self.dropped),
+            "sources": {k: dict(v) for k, v in self.sources.items()},
+            "steps": {k: dict(v) for k, v in self.steps.items()},
+            "errors": list(self.errors),
+            "errors_omitted": self.errors_omitted,
+        }
+
+
+def merge_ledgers(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sum task ledgers (in rank order, so the errors list is deterministic)."""
+    dropped: Counter[str] = Counter()
+    sources: dict[str, Counter[str]] = defaultdict(Counter)
+    steps: dict[str, Counter[str]] = defaultdict(Counter)
+    out: dict[str, Any] = {"read": 0, "kept": 0, "errors": [], "errors_omitted": 0}
+    for part in parts:
+        out["read"] += part["read"]
+        out["kept"] += part["kept"]
+        out["errors"].extend(part["errors"])
+        out["errors_omitted"] += part.get("errors_omitted", 0)
+        dropped.update(part["dropped"])
+        for name, counts in part["sources"].items():
+            sources[name].update(counts)
+        for name, counts in part["steps"].items():
+            steps[name].update(counts)
+    out["dropped"] = dict(sorted(dropped.items()))
+    out["sources"] = {k: dict(sorted(v.items())) for k, v in sorted(sources.items())}
+    out["steps"] = {k: dict(sorted(v.items())) for k, v in sorted(steps.items())}
+    return out
+
+
+def check_invariant(summary: dict[str, Any]) -> None:
+    total_dropped = sum(summary["dropped"].values())
+    if summary["read"] != summary["kept"] + total_dropped:
+        raise AssertionError(
+            f"manifest invariant broken: read={summary['read']} != kept={summary['kept']} + dropped={total_dropped}"
+        )

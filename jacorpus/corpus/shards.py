@@ -1,0 +1,229 @@
+"""Size-bounded Arrow/Parquet shards, written atomically, that together form a Hugging Face saved dataset.
+
+Each task (rank) writes ``shard-<rank>-<n>.<ext>`` files: a shard is written under a temporary name and renamed
+when complete, so a crash never leaves a half shard that looks whole. Before writing, a task removes shards a
+crashed earlier attempt of the same rank left behind, so a rerun neither duplicates nor loses rows. The task's
+ledger and shard list are saved last, as ``<dir>/.jacorpus/parts/<rank>.json``: its presence marks the task done.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import Document, DocumentsPipeline
+
+from jacorpus.corpus.document import CORE_FIELDS, DROPPED_FIELDS
+from jacorpus.corpus.steps import JaStep
+
+DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024
+BATCH_ROWS = 1000
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def document_row(doc: Document, annotation_names: list[str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    md = doc.metadata
+    meta = dict(md.get("meta") or {})
+    for key, value in md.items():  # anything a step stored without declaring it stays visible, in metadata
+        if key not in ("source", "origin", "meta") and key not in annotation_names:
+            meta[key] = value
+    row = {
+        "id": doc.id,
+        "text": doc.text,
+        "source": md.get("source"),
+        "origin": md.get("origin"),
+        "metadata": orjson.dumps(meta, default=str, option=orjson.OPT_SORT_KEYS).decode() if meta else "{}",
+    }
+    for name in annotation_names:
+        row[name] = md.get(name)
+    if extra:
+        row.update(extra)
+    return row
+
+
+class RollingShardFile:
+    """Appends rows to the current shard and starts a new one past ``max_bytes``."""
+
+    def __init__(self, directory: str, prefix: str, schema: pa.Schema, fmt: str, max_bytes: int) -> None:
+        self.directory, self.prefix, self.schema, self.fmt, self.max_bytes = directory, prefix, schema, fmt, max_bytes
+        self.rows: list[dict[str, Any]] = []
+        self.buffered_bytes = 0
+        self.writer: Any = None
+        self.tmp_path = self.final_path = ""
+        self.shard_rows = self.shard_bytes = 0
+        self.done: list[dict[str, Any]] = []
+        os.makedirs(directory, exist_ok=True)
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.buffered_bytes += len(row["text"]) * 3 + 200
+        if len(self.rows) >= BATCH_ROWS or self.buffered_bytes >= 32 * 1024 * 1024:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        if self.writer is None:
+            self._open()
+        table = pa.Table.from_pylist(self.rows, schema=self.schema)
+        self.writer.write_table(table)
+        self.shard_rows += len(self.rows)
+        self.shard_bytes += self.buffered_bytes
+        self.rows, self.buffered_bytes = [], 0
+        if self.shard_bytes >= self.max_bytes:
+            self._close()
+
+    def _open(self) -> None:
+        ext = "parquet" if self.fmt == "parquet" else "arrow"
+        self.final_path = os.path.join(self.directory, f"{self.prefix}-{len(self.done):05d}.{ext}")
+        self.tmp_path = self.final_path + ".tmp"
+        if self.fmt == "parquet":
+            self.writer = pq.ParquetWriter(self.tmp_path, self.schema)
+        else:  # datasets' save_to_disk format: the Arrow IPC stream format
+            self.writer = pa.ipc.new_stream(pa.OSFile(self.tmp_path, "wb"), self.schema)
+        self.shard_rows = self.shard_bytes = 0
+
+    def _close(self) -> None:
+        self.writer.close()
+        self.writer = None
+        os.replace(self.tmp_path, self.final_path)
+        self.done.append(
+            {
+                "file": os.path.basename(self.final_path),
+                "rows": self.shard_rows,
+                "bytes": os.path.getsize(self.final_path),
+                "sha256": file_sha256(self.final_path),
+            }
+        )
+
+    def close(self) -> list[dict[str, Any]]:
+        self.flush()
+        if self.writer is not None:
+            self._close()
+        return self.done
+
+
+def remove_task_leftovers(directory: str, prefix: str) -> None:
+    for path in glob.glob(os.path.join(directory, f"{prefix}-*")):
+        os.remove(path)
+
+
+def iter_task_rows(directory: str, rank: int):
+    """Rows of the shards task ``rank`` wrote into ``directory`` (arrow stream files), in order."""
+    for path in sorted(glob.glob(os.path.join(directory, f"shard-{rank:05d}-*.arrow"))):
+        with pa.memory_map(path) as source:
+            for batch in pa.ipc.open_stream(source):
+                yield from batch.to_pylist()
+
+
+class ShardWriter(JaStep):
+    """Last step of a stage: writes kept documents (and dropped ones when asked), then the task's ledger part."""
+
+    name = "write"
+    type = "💽 - WRITER"
+
+    def __init__(
+        self,
+        directory: str,
+        annotation_fields: dict[str, pa.DataType],
+        fmt: str = "arrow",
+        max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+        keep_dropped: bool = False,
+        dropped_directory: str | None = None,
+        count_kept: bool = True,
+        stage: int = 0,
+    ) -> None:
+        super().__init__()
+        self.directory, self.fmt, self.max_shard_bytes = directory, fmt, max_shard_bytes
+        self.annotation_fields = dict(annotation_fields)
+        self.keep_dropped = keep_dropped
+        self.dropped_directory = dropped_directory or os.path.join(directory, "dropped")
+        self.count_kept = count_kept  # intermediate stages pass documents on; only the final stage counts them
+        self.stage = stage
+
+    def schema(self, dropped: bool = False) -> pa.Schema:
+        fields = dict(CORE_FIELDS) | self.annotation_fields
+        if dropped:
+            fields |= DROPPED_FIELDS
+        return pa.schema([pa.field(k, v) for k, v in fields.items()])
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        self.ledger.reset(rank)
+        names = list(self.annotation_fields)
+        prefix, dropped_prefix = f"shard-{rank:05d}", f"shard-s{self.stage}-{rank:05d}"
+        remove_task_leftovers(self.directory, prefix)
+        kept = RollingShardFile(self.directory, prefix, self.schema(), self.fmt, self.max_shard_bytes)
+        dropped = None
+        if self.keep_dropped:
+            remove_task_leftovers(self.dropped_directory, dropped_prefix)
+            dropped = RollingShardFile(
+                self.dropped_directory, dropped_prefix, self.schema(True), self.fmt, self.max_shard_bytes
+            )
+            self.ledger.on_drop = lambda doc, reason, extra: dropped.add(
+                document_row(doc, names, {"reason": reason, "duplicate_of": extra.get("duplicate_of")})
+            )
+        for doc in data or ():
+            if self.count_kept:
+                self.ledger.kept(doc)
+            kept.add(document_row(doc, names))
+        part = self.ledger.to_dict() | {"rank": rank, "shards": kept.close()}
+        if dropped is not None:
+            part["dropped_shards"] = dropped.close()
+        parts_dir = os.path.join(self.directory, ".jacorpus", "parts")
+        os.makedirs(parts_dir, exist_ok=True)
+        atomic_write_text(os.path.join(parts_dir, f"{rank:05d}.json"), json.dumps(part, ensure_ascii=False))
+        return
+        yield  # a generator, so datatrove chains it like any writer
+
+
+def read_parts(directory: str) -> list[dict[str, Any]]:
+    parts_dir = os.path.join(directory, ".jacorpus", "parts")
+    parts = []
+    for path in sorted(glob.glob(os.path.join(parts_dir, "*.json"))):
+        with open(path, encoding="utf-8") as fh:
+            parts.append(json.load(fh))
+    return sorted(parts, key=lambda p: p["rank"])
+
+
+def write_saved_dataset(directory: str, shard_files: list[str], schema: pa.Schema, fmt: str) -> None:
+    """Make ``directory`` loadable with ``datasets.load_from_disk`` (arrow) by writing state.json/dataset_info.json."""
+    from datasets import Features
+
+    features = Features.from_arrow_schema(schema)
+    info = {"citation": "", "description": "", "features": features.to_dict(), "homepage": "", "license": ""}
+    atomic_write_text(os.path.join(directory, "dataset_info.json"), json.dumps(info, indent=2))
+    if fmt != "arrow":
+        return
+    fingerprint = hashlib.sha256("\n".join(shard_files).encode()).hexdigest()[:16]
+    state = {
+        "_data_files": [{"filename": name} for name in shard_files],
+        "_fingerprint": fingerprint,
+        "_format_columns": None,
+        "_format_kwargs": {},
+        "_format_type": None,
+        "_output_all_columns": False,
+        "_split": None,
+    }
+    atomic_write_text(os.path.join(directory, "state.json"), json.dumps(state, indent=2))

@@ -1,0 +1,104 @@
+"""Source base class: a datatrove-compatible reader that streams one file at a time in constant memory.
+
+A source turns the files of one recipe entry into documents. ``read_file`` yields documents and may call
+``self.drop`` (a record read but not worth keeping, e.g. a redirect page) or ``self.error`` (a recoverable fault,
+e.g. one malformed record). An exception escaping ``read_file`` ends that file only: the documents yielded
+before it are kept and the fault is recorded with its position (``SourceError.position`` when given).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import Any, ClassVar, Iterator
+
+from datatrove.data import Document, DocumentsPipeline
+from pydantic import BaseModel, ConfigDict
+
+from jacorpus.corpus.document import make_document
+from jacorpus.corpus.steps import JaStep
+
+
+class SourceOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceError(Exception):
+    def __init__(self, message: str, position: Any = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+class Source(JaStep):
+    type = "📖 - READER"
+    Options: ClassVar[type[SourceOptions]] = SourceOptions
+
+    def __init__(self, name: str, paths: list[str], options: SourceOptions | None = None, base_dir: str = ".") -> None:
+        super().__init__(options, base_dir)
+        self.source_name = name
+        self.paths = list(paths)
+        self._position: Any = None  # last known position in the current file, for error reports
+
+    # -- files -------------------------------------------------------------------------------------------------
+    def files(self) -> list[str]:
+        """Resolved input files, sorted, relative patterns taken from the recipe directory."""
+        found: list[str] = []
+        for pattern in self.paths:
+            full = pattern if os.path.isabs(pattern) else os.path.join(self.base_dir, pattern)
+            matches = sorted(glob.glob(full, recursive=True)) if glob.has_magic(full) else [full]
+            found.extend(m for m in matches if not os.path.isdir(m))
+        return list(dict.fromkeys(found))
+
+    def display_path(self, path: str) -> str:
+        """Path as written into ``origin`` and ids: relative to the recipe directory, so ids survive moving both."""
+        return os.path.relpath(path, self.base_dir).replace(os.sep, "/")
+
+    # -- building documents --------------------------------------------------------------------------------------
+    def document(self, text: str, path: str, locator: Any, doc_id: str | None = None, **meta: Any) -> Document:
+        origin = f"{self.display_path(path)}#{locator}"
+        return make_document(text, source=self.source_name, origin=origin, doc_id=doc_id, meta=meta)
+
+    def drop(self, doc: Document, reason: str, **extra: Any) -> None:
+        """A record that was read but is not kept counts as read, then dropped under this source's name."""
+        self.ledger.read(doc)
+        self.ledger.drop(doc, self.source_name, reason, **extra)
+
+    def error(self, path: str, position: Any, message: str) -> None:
+        self.ledger.error(self.display_path(path), position, message, step=self.source_name)
+
+    # -- reading -------------------------------------------------------------------------------------------------
+    def read_file(self, path: str) -> Iterator[Document]:
+        raise NotImplementedError
+
+    def read_file_safely(self, path: str) -> Iterator[Document]:
+        self._position = None
+        try:
+            if not os.path.exists(path):
+                raise SourceError("file not found", 0)
+            if os.path.getsize(path) == 0:
+                raise SourceError("empty file", 0)
+            for doc in self.read_file(path):
+                self.ledger.read(doc)
+                yield doc
+        except SourceError as exc:
+            self.error(path, exc.position if exc.position is not None else self._position, str(exc))
+        except Exception as exc:  # noqa: BLE001 - any fault ends this file only, and is recorded
+            self.error(path, self._position, f"{type(exc).__name__}: {exc}")
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        for path in self.files()[rank::world_size]:
+            yield from self.read_file_safely(path)
+
+
+SOURCE_TYPES: dict[str, type[Source]] = {}
+
+
+def register_source(type_name: str):
+    def wrap(cls: type[Source]) -> type[Source]:
+        cls.name = type_name
+        SOURCE_TYPES[type_name] = cls
+        return cls
+
+    return wrap

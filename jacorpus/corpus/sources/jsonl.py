@@ -1,0 +1,39 @@
+"""JSON lines with a configurable text field; an input `id` is kept as the document id, other fields as metadata."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import orjson
+from datatrove.data import Document
+
+from jacorpus.corpus.sources.base import Source, SourceOptions, register_source
+from jacorpus.corpus.sources.compression import iter_lines
+
+
+class JsonlOptions(SourceOptions):
+    text_field: str = "text"
+    id_field: str | None = "id"
+
+
+@register_source("jsonl")
+class JsonlSource(Source):
+    Options = JsonlOptions
+
+    def read_file(self, path: str) -> Iterator[Document]:
+        opts: JsonlOptions = self.options
+        for number, offset, line in iter_lines(path):
+            self._position = {"line": number, "byte": offset}
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                self.error(path, {"line": number, "byte": offset}, f"invalid JSON: {exc}")
+                continue
+            if not isinstance(record, dict) or not isinstance(record.get(opts.text_field), str):
+                self.error(path, {"line": number, "byte": offset}, f"no string field {opts.text_field!r}")
+                continue
+            text = record.pop(opts.text_field)
+            doc_id = record.pop(opts.id_field, None) if opts.id_field else None
+            yield self.document(text, path, f"L{number}", doc_id=str(doc_id) if doc_id is not None else None, **record)

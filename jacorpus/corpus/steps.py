@@ -1,0 +1,120 @@
+"""Base classes and registry for recipe steps.
+
+A step is a datatrove ``PipelineStep`` (so datatrove executors run it as is) that also reports to a ``Ledger``.
+Each step class declares its recipe name, a pydantic ``Options`` model (unknown keys are errors), and the typed
+annotation columns it adds to documents. Engines build steps through ``build_step`` and never special-case one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Iterable
+
+import pyarrow as pa
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from pydantic import BaseModel, ConfigDict
+
+from jacorpus.corpus.ledger import Ledger
+
+
+class StepOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JaStep(PipelineStep):
+    """A per-document step. Subclasses set ``name``/``Options`` and implement ``run`` or a narrower hook."""
+
+    name: ClassVar[str] = "step"
+    type = "🇯🇵 - STEP"
+    Options: ClassVar[type[StepOptions]] = StepOptions
+    annotations: ClassVar[dict[str, pa.DataType]] = {}
+    # a global step (dedup) needs the whole corpus; engines split the recipe into stages at these
+    is_global: ClassVar[bool] = False
+
+    def __init__(self, options: StepOptions | None = None, base_dir: str = ".") -> None:
+        super().__init__()
+        self.options = options if options is not None else self.Options()
+        self.base_dir = base_dir  # recipe directory, for relative paths in options
+        self.ledger = Ledger()  # replaced by the engine with the task's shared ledger
+
+    def drop(self, doc: Document, reason: str, **extra: Any) -> None:
+        self.stat_update(f"dropped_{reason}")
+        self.ledger.drop(doc, self.name, reason, **extra)
+
+
+class JaFilter(JaStep):
+    """Keeps or drops documents; ``filter`` returns True, False or (False, reason). May edit/annotate ``doc``."""
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        raise NotImplementedError
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            with self.track_time():
+                result = self.filter(doc)
+            keep, reason = (result, None) if not isinstance(result, tuple) else result
+            if keep:
+                yield doc
+            else:
+                self.drop(doc, reason or "filtered")
+
+
+class JaMapper(JaStep):
+    """Rewrites or annotates documents (normalization, PII masking); ``apply`` returns the new text."""
+
+    def apply(self, doc: Document) -> str:
+        raise NotImplementedError
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            with self.track_time():
+                doc.text = self.apply(doc)
+            if doc.text:
+                yield doc
+            else:
+                self.drop(doc, "empty_after_" + self.name)
+
+
+STEP_TYPES: dict[str, type[JaStep]] = {}
+
+
+def register_step(cls: type[JaStep]) -> type[JaStep]:
+    if cls.name in STEP_TYPES and STEP_TYPES[cls.name] is not cls:
+        raise ValueError(f"step name {cls.name!r} registered twice")
+    STEP_TYPES[cls.name] = cls
+    return cls
+
+
+def load_builtin_steps() -> dict[str, type[JaStep]]:
+    """Import the modules that register steps (kept lazy so `import jacorpus` stays light)."""
+    import importlib
+
+    for module in BUILTIN_STEP_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # a module of an area not built yet must not break the others
+            if not module.startswith(exc.name or "\0"):
+                raise
+    return STEP_TYPES
+
+
+# modules that call register_step at import time
+BUILTIN_STEP_MODULES = [
+    "jacorpus.corpus.normalize",
+    "jacorpus.corpus.language",
+    "jacorpus.corpus.quality",
+    "jacorpus.corpus.classifier",
+    "jacorpus.corpus.pii",
+    "jacorpus.corpus.ngwords",
+    "jacorpus.corpus.dedup.steps",
+]
+
+
+def annotation_schema(steps: Iterable[JaStep]) -> dict[str, pa.DataType]:
+    fields: dict[str, pa.DataType] = {}
+    for step in steps:
+        for key, dtype in step.annotations.items():
+            if key in fields and fields[key] != dtype:
+                raise ValueError(f"annotation {key!r} declared with two types")
+            fields[key] = dtype
+    return fields

@@ -1,0 +1,1 @@
+"""Recipes and the engines that run them (datatrove local/Slurm, Spark)."""

@@ -1,0 +1,67 @@
+"""`jacorpus corpus ...`: run a recipe, print a finished output's funnel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+corpus_app = typer.Typer(help="Build corpora from recipes: read, clean, filter, dedupe, shard.", no_args_is_help=True)
+
+
+def quiet_datatrove_logs() -> None:
+    """datatrove logs every task start at INFO to stderr; keep warnings, the progress bar tells the rest."""
+    import sys
+
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
+
+
+@corpus_app.command("run")
+def run(
+    recipe: Path = typer.Argument(..., exists=True, dir_okay=False, help="Recipe YAML file."),
+    engine: str = typer.Option("local", help="local | spark"),
+    workers: int = typer.Option(1, min=1, help="Parallel tasks (local engine)."),
+    output: Optional[Path] = typer.Option(None, help="Output directory (default: the recipe's output.dir)."),
+    master: str = typer.Option("local[2]", help="Spark master URL (spark engine)."),
+    overwrite: bool = typer.Option(False, help="Replace an output directory that holds another recipe's output."),
+    progress: bool = typer.Option(True, help="Show a progress display."),
+) -> None:
+    """Run RECIPE; rerunning after a crash resumes and gives the same output."""
+    from jacorpus.pipelines.plan import build_plan
+    from jacorpus.pipelines.recipe import RecipeError, load_recipe
+    from jacorpus.pipelines.report import print_funnel
+
+    try:
+        plan = build_plan(load_recipe(str(recipe)), str(output) if output else None)
+    except RecipeError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2)
+    quiet_datatrove_logs()
+    if engine == "local":
+        from jacorpus.pipelines.local import run_local
+
+        manifest = run_local(plan, workers=workers, progress=progress, overwrite=overwrite)
+    elif engine == "spark":
+        try:
+            from jacorpus.pipelines.spark import run_spark
+        except ModuleNotFoundError:
+            typer.echo("the spark engine is not available in this build", err=True)
+            raise typer.Exit(2)
+        manifest = run_spark(plan, master=master, overwrite=overwrite)
+    else:
+        typer.echo(f"unknown engine {engine!r}: use local or spark", err=True)
+        raise typer.Exit(2)
+    print_funnel(manifest, plan.output_dir)
+
+
+@corpus_app.command("stats")
+def stats(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="A finished output directory.")) -> None:
+    """Print the funnel (read, kept, dropped per reason, per source, errors) of a finished output."""
+    from jacorpus.pipelines.manifest import load_manifest
+    from jacorpus.pipelines.report import print_funnel
+
+    print_funnel(load_manifest(str(directory)), str(directory))

@@ -1,0 +1,81 @@
+"""Local engine: datatrove's LocalPipelineExecutor, one task per input file, resumable after a crash.
+
+A rerun skips tasks datatrove marked complete; a task that died mid-way is run again from the start after its
+leftover shards are removed (see ``ShardWriter``), so the final output equals an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+from jacorpus.pipelines.manifest import finalize
+from jacorpus.pipelines.plan import Plan, Stage
+
+
+def check_output_dir(plan: Plan, overwrite: bool = False) -> None:
+    """A resumed run must be the same recipe; refuse to mix outputs of two recipes in one directory."""
+    import shutil
+
+    marker = os.path.join(plan.work_dir, "recipe.json")
+    recipe = json.dumps(plan.recipe.as_dict(), sort_keys=True)
+    if os.path.exists(marker):
+        with open(marker, encoding="utf-8") as fh:
+            previous = fh.read()
+        if previous != recipe:
+            if not overwrite:
+                raise RuntimeError(
+                    f"{plan.output_dir} holds the output of a different recipe; pass --overwrite to replace it"
+                )
+            shutil.rmtree(plan.output_dir)
+    elif os.path.exists(os.path.join(plan.output_dir, "manifest.json")) and overwrite:
+        shutil.rmtree(plan.output_dir)
+    os.makedirs(plan.work_dir, exist_ok=True)
+    with open(marker, "w", encoding="utf-8") as fh:
+        fh.write(recipe)
+
+
+def _progress_thread(stage: Stage, total: int, stop: threading.Event, label: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    parts_dir = os.path.join(stage.output_dir, ".jacorpus", "parts")
+
+    def poll() -> None:
+        with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False) as bar:
+            task = bar.add_task(label, total=total)
+            while not stop.wait(0.5):
+                done = len(os.listdir(parts_dir)) if os.path.isdir(parts_dir) else 0
+                bar.update(task, completed=min(done, total))
+            done = len(os.listdir(parts_dir)) if os.path.isdir(parts_dir) else 0
+            bar.update(task, completed=min(done, total))
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+    return thread
+
+
+def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bool = False) -> dict[str, Any]:
+    from datatrove.executor.local import LocalPipelineExecutor
+
+    check_output_dir(plan, overwrite)
+    for stage in plan.stages:
+        executor = LocalPipelineExecutor(
+            pipeline=stage.steps,
+            tasks=plan.tasks,
+            workers=min(workers, plan.tasks),
+            logging_dir=os.path.join(plan.work_dir, "logs", f"stage{stage.index}"),
+            skip_completed=True,
+        )
+        stop = threading.Event()
+        thread = _progress_thread(stage, plan.tasks, stop, f"stage {stage.index}") if progress else None
+        try:
+            executor.run()
+        finally:
+            stop.set()
+            if thread:
+                thread.join()
+        if stage.global_step is not None:
+            stage.global_step.prepare(stage.output_dir, os.path.join(plan.work_dir, f"global{stage.index}"), workers)
+    return finalize(plan, engine="local")

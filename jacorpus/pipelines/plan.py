@@ -1,0 +1,138 @@
+"""From a recipe to engine-neutral stages of datatrove steps.
+
+Every engine (local, Slurm, Spark) runs the same plan. A recipe's steps are cut into stages at global steps
+(deduplication needs the whole corpus): stage 0 reads the sources, one task per input file, so the output order
+does not depend on how many workers run; a later stage reads the previous stage's shards rank by rank, after the
+global step has computed its decisions over all of them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from datatrove.data import DocumentsPipeline
+
+from jacorpus.corpus.document import document_from_row
+from jacorpus.corpus.ledger import Ledger
+from jacorpus.corpus.shards import ShardWriter
+from jacorpus.corpus.sources import SOURCE_TYPES, Source
+from jacorpus.corpus.steps import JaStep, annotation_schema, load_builtin_steps
+from jacorpus.pipelines.recipe import Recipe
+
+WORK = ".jacorpus"
+
+
+class RecipeReader(JaStep):
+    """Stage-0 reader: task ``rank`` reads input file ``rank`` of the recipe's global file list."""
+
+    name = "read"
+    type = "📖 - READER"
+
+    def __init__(self, sources: list[Source]) -> None:
+        super().__init__()
+        self.sources = sources
+        self.tasks = [(i, path) for i, src in enumerate(sources) for path in src.files()]
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for index in range(rank, len(self.tasks), world_size):
+            source_index, path = self.tasks[index]
+            yield from self.sources[source_index].read_file_safely(path)
+
+
+class ShardReader(JaStep):
+    """Later-stage reader: task ``rank`` reads the shards that task ``rank`` of the previous stage wrote."""
+
+    name = "read_stage"
+    type = "📖 - READER"
+
+    def __init__(self, directory: str, annotation_names: list[str]) -> None:
+        super().__init__()
+        self.directory = directory
+        self.annotation_names = annotation_names
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        from jacorpus.corpus.shards import iter_task_rows
+
+        for row in iter_task_rows(self.directory, rank):
+            yield document_from_row(row, self.annotation_names)
+
+
+@dataclass
+class Stage:
+    index: int
+    steps: list[JaStep]  # reader, per-document steps, writer
+    output_dir: str
+    global_step: JaStep | None = None  # run over this stage's output before the next stage starts
+
+
+@dataclass
+class Plan:
+    recipe: Recipe
+    output_dir: str
+    tasks: int
+    stages: list[Stage] = field(default_factory=list)
+    annotation_fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def work_dir(self) -> str:
+        return os.path.join(self.output_dir, WORK)
+
+
+def build_sources(recipe: Recipe) -> list[Source]:
+    sources = []
+    for i, spec in enumerate(recipe.sources):
+        cls = SOURCE_TYPES[spec.type]
+        sources.append(cls(recipe.source_name(i), spec.paths, cls.Options.model_validate(spec.options), recipe.base_dir))
+    return sources
+
+
+def build_steps(recipe: Recipe) -> list[JaStep]:
+    step_types = load_builtin_steps()
+    steps = []
+    for entry in recipe.steps:
+        (name, options), = entry.items()
+        cls = step_types[name]
+        steps.append(cls(cls.Options.model_validate(options or {}), base_dir=recipe.base_dir))
+    return steps
+
+
+def build_plan(recipe: Recipe, output_dir: str | None = None) -> Plan:
+    out = recipe.output_dir(output_dir)
+    sources = build_sources(recipe)
+    steps = build_steps(recipe)
+    reader = RecipeReader(sources)
+    fields = annotation_schema(steps)
+    plan = Plan(recipe, out, tasks=max(1, len(reader.tasks)), annotation_fields=fields)
+
+    segments: list[list[JaStep]] = [[]]
+    globals_: list[JaStep] = []
+    for step in steps:
+        if step.is_global:
+            globals_.append(step)
+            segments.append([])
+        else:
+            segments[-1].append(step)
+    for k, segment in enumerate(segments):
+        final = k == len(segments) - 1
+        stage_dir = out if final else os.path.join(out, WORK, f"stage{k}")
+        head = reader if k == 0 else ShardReader(os.path.join(out, WORK, f"stage{k - 1}"), list(fields))
+        if k > 0:
+            # the global step's per-document part (e.g. drop the duplicates it found) opens the next stage
+            segment = [globals_[k - 1].apply_step(os.path.join(out, WORK, f"global{k - 1}"))] + segment
+        writer = ShardWriter(
+            stage_dir,
+            fields,
+            fmt=recipe.output.format if final else "arrow",
+            max_shard_bytes=recipe.output.max_shard_bytes,
+            keep_dropped=recipe.output.keep_dropped,
+            dropped_directory=os.path.join(out, "dropped"),
+            count_kept=final,
+            stage=k,
+        )
+        ledger = Ledger()
+        for step in [head, *segment, writer, *sources]:
+            step.ledger = ledger
+        plan.stages.append(Stage(k, [head, *segment, writer], stage_dir, None if final else globals_[k]))
+    return plan

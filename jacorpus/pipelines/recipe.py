@@ -1,0 +1,176 @@
+"""Corpus recipes: YAML validated by pydantic, errors naming the bad key and its line.
+
+Shape::
+
+    name: demo
+    sources: [{name, type, paths, ...options of that source type}]
+    steps: [{<step>: {options}}]
+    output: {dir, format: arrow|parquet, keep_dropped, max_shard_bytes}
+
+Relative paths (sources' ``paths``, ``output.dir``, file options of steps) are taken from the recipe's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from jacorpus.corpus.shards import DEFAULT_MAX_SHARD_BYTES
+
+
+class RecipeError(ValueError):
+    """A recipe problem, phrased for the person who wrote the YAML."""
+
+
+class SourceSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    name: str | None = None
+    paths: list[str] = Field(min_length=1)
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def one_path_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class OutputSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dir: str
+    format: Literal["arrow", "parquet"] = "arrow"
+    keep_dropped: bool = False
+    max_shard_bytes: int = Field(DEFAULT_MAX_SHARD_BYTES, gt=0)
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    sources: list[SourceSpec] = Field(min_length=1)
+    steps: list[dict[str, dict[str, Any] | None]] = Field(default_factory=list)
+    output: OutputSpec
+    # set by load_recipe, not by the YAML
+    base_dir: str = Field(default=".", exclude=True)
+
+    def source_name(self, index: int) -> str:
+        spec = self.sources[index]
+        return spec.name or spec.type
+
+    def output_dir(self, override: str | None = None) -> str:
+        path = override or self.output.dir
+        return path if os.path.isabs(path) else os.path.normpath(os.path.join(self.base_dir, path))
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"base_dir"})
+
+
+# --------------------------------------------------------------------------------------------------------------
+def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (or of its deepest existing parent)."""
+    node, line = root, None
+    for key in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if k.value == str(key):
+                    nxt, line = v, k.start_mark.line + 1
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            node = None
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _raise(where: str, root: yaml.Node | None, errors: list[tuple[tuple[Any, ...], str]]) -> None:
+    lines = []
+    for loc, msg in errors:
+        line = _line_of(root, loc)
+        lines.append(f"{where}:{line if line else '?'}: {_format_loc(loc) or '(top)'}: {msg}")
+    raise RecipeError("invalid recipe\n  " + "\n  ".join(lines))
+
+
+def _pydantic_errors(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    out = []
+    for err in exc.errors():
+        loc = prefix + tuple(err["loc"])
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        out.append((loc, msg))
+    return out
+
+
+def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Recipe:
+    from jacorpus.corpus.sources import SOURCE_TYPES
+    from jacorpus.corpus.steps import load_builtin_steps
+
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{where}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise RecipeError(f"{where}: a recipe is a YAML mapping with name, sources, steps, output")
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        _raise(where, root, _pydantic_errors(exc))
+    recipe.base_dir = base_dir
+
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    for i, spec in enumerate(recipe.sources):
+        cls = SOURCE_TYPES.get(spec.type)
+        if cls is None:
+            errors.append((("sources", i, "type"), f"unknown source type {spec.type!r}; known: {sorted(SOURCE_TYPES)}"))
+            continue
+        try:
+            cls.Options.model_validate(spec.options)
+        except ValidationError as exc:
+            errors.extend(_pydantic_errors(exc, ("sources", i)))
+    names = [recipe.source_name(i) for i in range(len(recipe.sources))]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            errors.append((("sources", i, "name"), f"source name {name!r} used twice; give each a distinct name"))
+    step_types = load_builtin_steps()
+    for i, entry in enumerate(recipe.steps):
+        if len(entry) != 1:
+            errors.append((("steps", i), "each step is a mapping with exactly one key, the step name"))
+            continue
+        (step_name, options), = entry.items()
+        cls = step_types.get(step_name)
+        if cls is None:
+            errors.append((("steps", i, step_name), f"unknown step; known: {sorted(step_types)}"))
+            continue
+        try:
+            cls.Options.model_validate(options or {})
+        except ValidationError as exc:
+            errors.extend(_pydantic_errors(exc, ("steps", i, step_name)))
+    if errors:
+        _raise(where, root, errors)
+    return recipe
+
+
+def load_recipe(path: str) -> Recipe:
+    if not os.path.exists(path):
+        raise RecipeError(f"recipe not found: {path}")
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    return parse_recipe(text, where=path, base_dir=os.path.dirname(os.path.abspath(path)))
