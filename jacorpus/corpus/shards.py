@@ -78,8 +78,9 @@ class RollingShardFile:
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
-        self.buffered_bytes += len(row["text"]) * 3 + 200
-        if len(self.rows) >= BATCH_ROWS or self.buffered_bytes >= 32 * 1024 * 1024:
+        self.buffered_bytes += len(row["text"]) * 3 + 200  # UTF-8 upper bound for Japanese, plus other columns
+        full = self.shard_bytes + self.buffered_bytes >= self.max_bytes
+        if full or len(self.rows) >= BATCH_ROWS or self.buffered_bytes >= 32 * 1024 * 1024:
             self.flush()
 
     def flush(self) -> None:

@@ -6,10 +6,12 @@ leftover shards are removed (see ``ShardWriter``), so the final output equals an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import threading
-from typing import Any
+from typing import Any, Iterator
 
 from jacorpus.pipelines.manifest import finalize
 from jacorpus.pipelines.plan import Plan, Stage
@@ -56,6 +58,30 @@ def _progress_thread(stage: Stage, total: int, stop: threading.Event, label: str
     return thread
 
 
+@contextlib.contextmanager
+def stderr_to_file(path: str, enabled: bool) -> Iterator[None]:
+    """datatrove logs every task at INFO on stderr (fd 2, also in worker processes); behind a progress bar that
+    noise goes to a log file instead, and its tail is shown if the run fails."""
+    if not enabled:
+        yield
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    except BaseException:
+        os.dup2(saved, 2)
+        with open(path, "rb") as log:
+            sys.stderr.write(log.read()[-4000:].decode(errors="replace"))
+        raise
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bool = False) -> dict[str, Any]:
     from datatrove.executor.local import LocalPipelineExecutor
 
@@ -71,7 +97,8 @@ def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bo
         stop = threading.Event()
         thread = _progress_thread(stage, plan.tasks, stop, f"stage {stage.index}") if progress else None
         try:
-            executor.run()
+            with stderr_to_file(os.path.join(plan.work_dir, "logs", "stderr.log"), enabled=progress):
+                executor.run()
         finally:
             stop.set()
             if thread:
