@@ -23,12 +23,17 @@ def quiet_datatrove_logs() -> None:
 @corpus_app.command("run")
 def run(
     recipe: Path = typer.Argument(..., exists=True, dir_okay=False, help="Recipe YAML file."),
-    engine: str = typer.Option("local", help="local | spark"),
+    engine: str = typer.Option("local", help="local | spark | slurm"),
     workers: int = typer.Option(1, min=1, help="Parallel tasks (local engine)."),
     output: Optional[Path] = typer.Option(None, help="Output directory (default: the recipe's output.dir)."),
     master: str = typer.Option("local[2]", help="Spark master URL (spark engine)."),
     overwrite: bool = typer.Option(False, help="Replace an output directory that holds another recipe's output."),
     progress: bool = typer.Option(True, help="Show a progress display."),
+    partition: str = typer.Option("", help="Slurm partition (slurm engine)."),
+    time: str = typer.Option("24:00:00", help="Slurm time limit per job (slurm engine)."),
+    cpus_per_task: int = typer.Option(1, help="Slurm CPUs per task (slurm engine)."),
+    mem_per_cpu_gb: int = typer.Option(2, help="Slurm memory per CPU in GB (slurm engine)."),
+    venv: str = typer.Option("", help="Path of the venv's bin/activate sourced by Slurm jobs (slurm engine)."),
 ) -> None:
     """Run RECIPE; rerunning after a crash resumes and gives the same output."""
     from jacorpus.pipelines.plan import build_plan
@@ -52,8 +57,18 @@ def run(
             typer.echo("the spark engine is not available in this build", err=True)
             raise typer.Exit(2)
         manifest = run_spark(plan, master=master, overwrite=overwrite)
+    elif engine == "slurm":
+        from jacorpus.pipelines.slurm import SlurmOptions, submit_slurm
+
+        if not partition:
+            typer.echo("--partition is required with --engine slurm", err=True)
+            raise typer.Exit(2)
+        options = SlurmOptions(partition, time, cpus_per_task, mem_per_cpu_gb, venv or None)
+        jobs = submit_slurm(plan, options, overwrite=overwrite)
+        typer.echo(f"submitted {len(jobs)} dependent Slurm jobs; the last ({jobs[-1].job_id}) writes the manifest")
+        return
     else:
-        typer.echo(f"unknown engine {engine!r}: use local or spark", err=True)
+        typer.echo(f"unknown engine {engine!r}: use local, spark or slurm", err=True)
         raise typer.Exit(2)
     print_funnel(manifest, plan.output_dir)
 

@@ -1,0 +1,99 @@
+"""Slurm engine: the plan as a chain of datatrove SlurmPipelineExecutor job arrays.
+
+stage 0 (array over input files) -> [global step's prepare (1 task) -> next stage (array)]* -> finalize (1 task).
+Each job depends on the previous one (afterok), so one ``jacorpus corpus run --engine slurm`` submits the whole
+recipe and returns; resubmitting skips completed tasks like the local engine does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from datatrove.pipeline.base import PipelineStep
+
+from jacorpus.pipelines.local import check_output_dir
+from jacorpus.pipelines.plan import Plan
+
+
+class PrepareGlobalStep(PipelineStep):
+    """Runs a global step's corpus-wide pass (e.g. dedup clustering) as a one-task job."""
+
+    name = "prepare global step"
+    type = "🌍 - GLOBAL"
+
+    def __init__(self, global_step, input_dir: str, work_dir: str, workers: int) -> None:
+        super().__init__()
+        self.global_step, self.input_dir, self.work_dir, self.workers = global_step, input_dir, work_dir, workers
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        self.global_step.prepare(self.input_dir, self.work_dir, self.workers)
+        return
+        yield
+
+
+class FinalizeStep(PipelineStep):
+    """Writes manifest.json and the saved-dataset metadata once every stage has finished."""
+
+    name = "finalize"
+    type = "🏁 - FINAL"
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        from jacorpus.pipelines.manifest import finalize
+
+        finalize(self.plan, engine="slurm")
+        return
+        yield
+
+
+@dataclass
+class SlurmOptions:
+    partition: str
+    time: str = "24:00:00"
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: int = 2
+    venv_path: str | None = None  # the venv's bin/activate, sourced by every job
+    qos: str = "normal"
+    sbatch_args: dict[str, Any] = field(default_factory=dict)
+
+
+def slurm_executors(plan: Plan, options: SlurmOptions) -> list:
+    from datatrove.executor.slurm import SlurmPipelineExecutor
+
+    common = dict(
+        partition=options.partition, time=options.time, cpus_per_task=options.cpus_per_task,
+        mem_per_cpu_gb=options.mem_per_cpu_gb, venv_path=options.venv_path, qos=options.qos,
+        sbatch_args=options.sbatch_args,
+    )
+    logs = os.path.join(plan.work_dir, "logs")
+    executors: list = []
+
+    def add(pipeline: list, tasks: int, name: str) -> None:
+        executors.append(
+            SlurmPipelineExecutor(
+                pipeline=pipeline, tasks=tasks, job_name=f"{plan.recipe.name}-{name}",
+                logging_dir=os.path.join(logs, name), depends=executors[-1] if executors else None, **common,
+            )
+        )
+
+    for stage in plan.stages:
+        add(stage.steps, plan.tasks, f"stage{stage.index}")
+        if stage.global_step is not None:
+            work = os.path.join(plan.work_dir, f"global{stage.index}")
+            add([PrepareGlobalStep(stage.global_step, stage.output_dir, work, options.cpus_per_task)], 1,
+                f"global{stage.index}")
+    add([FinalizeStep(plan)], 1, "finalize")
+    return executors
+
+
+def submit_slurm(plan: Plan, options: SlurmOptions, overwrite: bool = False) -> list:
+    """Submit every job (sbatch); returns the executors, whose ``job_id`` are set."""
+    check_output_dir(plan, overwrite)
+    executors = slurm_executors(plan, options)
+    executors[-1].run()  # launching the last job launches its dependencies first
+    return executors
