@@ -28,6 +28,12 @@ for _module, _attr, _name in SUBCOMMANDS:
     app.add_typer(_sub, name=_name)
 
 
+from jacorpus.publish.cli import card, publish  # noqa: E402 - light module, heavy imports inside
+
+app.command("card")(card)
+app.command("publish")(publish)
+
+
 def main() -> None:
     app()
 

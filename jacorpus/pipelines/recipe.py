@@ -25,11 +25,17 @@ class RecipeError(ValueError):
     """A recipe problem, phrased for the person who wrote the YAML."""
 
 
+# licenses a source type implies when the recipe says nothing (Wikipedia text is CC BY-SA; others vary by input)
+DEFAULT_LICENSES = {"wikipedia": "cc-by-sa-4.0"}
+
+
 class SourceSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
     name: str | None = None
     paths: list[str] = Field(min_length=1)
+    # SPDX-style id as the Hub knows it (cc-by-sa-4.0, cc-by-4.0, odc-by, ...): goes into the dataset card
+    license: str | None = None
 
     @field_validator("paths", mode="before")
     @classmethod
@@ -39,6 +45,9 @@ class SourceSpec(BaseModel):
     @property
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+    def effective_license(self) -> str | None:
+        return self.license or DEFAULT_LICENSES.get(self.type)
 
 
 class OutputSpec(BaseModel):

@@ -1,0 +1,1 @@
+"""Dataset, tokenizer and model cards, plots, and Hugging Face Hub publishing."""
