@@ -15,7 +15,7 @@ SUBCOMMANDS = [
     ("jacorpus.tokenizers.cli", "dict_app", "dict"),
     ("jacorpus.tokenizers.cli", "tokenizer_app", "tokenizer"),
     ("jacorpus.train.cli", "train_app", "train"),
-    ("jacorpus.train.eval_cli", "eval_app", "eval"),
+    ("jacorpus.evaluate.cli", "eval_app", "eval"),
 ]
 
 for _module, _attr, _name in SUBCOMMANDS:

@@ -1,0 +1,1 @@
+"""Evaluation: LM perplexity / masked-word prediction, JGLUE, text classification and medical multiple choice."""

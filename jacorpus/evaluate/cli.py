@@ -1,0 +1,113 @@
+"""`jacorpus eval ...`: lm, jglue, classify, mcqa, compare."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+eval_app = typer.Typer(help="Evaluate models: LM scores, JGLUE, classification, medical multiple choice.", no_args_is_help=True)
+
+OUTPUT = typer.Option(None, help="Write OUTPUT/results.json and per-example predictions (default: MODEL_DIR/eval).")
+
+
+def _finish(model_dir: Path, output: Optional[Path], task: str, metrics: dict, predictions: list) -> None:
+    from jacorpus.evaluate.results import update_model_card, write_results
+
+    out = str(output or model_dir / "eval")
+    path = write_results(out, task, metrics, predictions)
+    update_model_card(str(model_dir), json.load(open(path, encoding="utf-8")))
+    typer.echo(json.dumps({task: metrics}, ensure_ascii=False))
+    typer.echo(f"results: {path}")
+
+
+def _texts(path: Path, limit: int) -> list[str]:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    texts: list[str] = []
+    for file in files:
+        if (file / "state.json").exists() or file.name == "state.json":
+            continue
+        for block in file.read_text(encoding="utf-8", errors="replace").split("\n\n"):
+            if block.strip():
+                texts.append(block.strip())
+            if len(texts) >= limit:
+                return texts
+    return texts
+
+
+@eval_app.command("lm")
+def lm(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
+       text: Path = typer.Option(..., exists=True, help="Held-out text: a file, a folder, or a jacorpus output dir."),
+       max_docs: int = typer.Option(200), wwm: bool = typer.Option(False, help="Mask whole Sudachi words (MLM)."),
+       output: Optional[Path] = OUTPUT) -> None:
+    """CLM perplexity, or MLM masked-token accuracy and pseudo-perplexity."""
+    from jacorpus.evaluate.scoring import _load, clm_perplexity, mlm_scores
+
+    tokenizer, model, causal = _load(str(model_dir))
+    if (text / "state.json").exists():
+        import datasets
+
+        ds = datasets.load_from_disk(str(text))
+        texts = ds.select(range(min(max_docs, len(ds))))["text"]
+    else:
+        texts = _texts(text, max_docs)
+    if causal:
+        metrics = clm_perplexity(tokenizer, model, texts)
+    else:
+        word_ids_fn = None
+        if wwm:
+            from jacorpus.tokenizers.wwm import word_ids as word_ids_fn
+        metrics = mlm_scores(tokenizer, model, texts, word_ids_fn=word_ids_fn)
+    _finish(model_dir, output, "lm", metrics, [])
+
+
+@eval_app.command("jglue")
+def jglue(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
+          task: str = typer.Option(..., help="jsts | jnli | jcommonsenseqa"),
+          data: Path = typer.Option(..., exists=True, file_okay=False, help="JGLUE datasets folder (<task>-v1.3/...)."),
+          split: str = typer.Option("valid", help="valid | test"), train_split: str = typer.Option("train"),
+          max_train_examples: int = typer.Option(0, help="0 = all"), max_eval_examples: int = typer.Option(0),
+          epochs: int = typer.Option(1), lr: float = typer.Option(5e-5), seed: int = typer.Option(1),
+          output: Optional[Path] = OUTPUT) -> None:
+    """Fine-tune an encoder (or score a causal model zero-shot on JCommonsenseQA) and report the official metrics."""
+    from jacorpus.evaluate.tasks import run_jglue
+
+    metrics, predictions = run_jglue(str(model_dir), task, str(data), split, train_split, max_train_examples,
+                                     max_eval_examples, epochs, lr, seed)
+    _finish(model_dir, output, task, metrics, predictions)
+
+
+@eval_app.command("classify")
+def classify(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
+             train: Path = typer.Option(..., exists=True), test: Path = typer.Option(..., exists=True),
+             max_train_examples: int = typer.Option(0), epochs: int = typer.Option(3), lr: float = typer.Option(5e-5),
+             seed: int = typer.Option(1), output: Optional[Path] = OUTPUT) -> None:
+    """Text classification fine-tuning: accuracy and macro-F1."""
+    from jacorpus.evaluate.tasks import run_classify
+
+    metrics, predictions = run_classify(str(model_dir), str(train), str(test), max_train_examples, epochs, lr, seed)
+    _finish(model_dir, output, "classify", metrics, predictions)
+
+
+@eval_app.command("mcqa")
+def mcqa(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
+         data: Path = typer.Option(..., exists=True, help="IgakuQA folder/JSONL or JMMLU-style CSV."),
+         max_examples: int = typer.Option(0), output: Optional[Path] = OUTPUT) -> None:
+    """Multiple-choice log-likelihood scoring for causal models: accuracy."""
+    from jacorpus.evaluate.tasks import run_mcqa
+
+    metrics, predictions = run_mcqa(str(model_dir), str(data), max_examples)
+    _finish(model_dir, output, "mcqa", metrics, predictions)
+
+
+@eval_app.command("compare")
+def compare_cmd(results: List[str] = typer.Argument(..., help="NAME=path/to/results.json ..."),
+                png: Optional[Path] = typer.Option(None, help="Also draw a bar chart here.")) -> None:
+    """Several models' results side by side (markdown, and a PNG with --png)."""
+    from jacorpus.evaluate.results import compare
+
+    pairs = dict(r.split("=", 1) if "=" in r else (os.path.basename(os.path.dirname(r)) or r, r) for r in results)
+    typer.echo(compare(pairs, str(png) if png else None))

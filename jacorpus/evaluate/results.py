@@ -1,0 +1,72 @@
+"""results.json, per-example predictions, the model card's evaluation table, and side-by-side comparison."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+CARD_BEGIN, CARD_END = "<!-- jacorpus-eval:begin -->", "<!-- jacorpus-eval:end -->"
+
+
+def write_results(output: str, task: str, metrics: dict[str, float], predictions: list[dict[str, Any]]) -> str:
+    """Merge ``{task: metrics}`` into OUTPUT/results.json (other tasks kept) and write OUTPUT/<task>.predictions.jsonl."""
+    os.makedirs(output, exist_ok=True)
+    path = os.path.join(output, "results.json")
+    results = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {}
+    results[task] = metrics
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(results, fh, ensure_ascii=False, indent=2)
+    with open(os.path.join(output, f"{task}.predictions.jsonl"), "w", encoding="utf-8") as fh:
+        for row in predictions:
+            fh.write(json.dumps(row, ensure_ascii=False, default=float) + "\n")
+    return path
+
+
+def results_table(results: dict[str, dict[str, float]]) -> str:
+    rows = ["| task | metric | value |", "|---|---|---:|"]
+    for task, metrics in sorted(results.items()):
+        for metric, value in metrics.items():
+            rows.append(f"| {task} | {metric} | {value:.4f} |" if isinstance(value, float) else f"| {task} | {metric} | {value} |")
+    return "\n".join(rows)
+
+
+def update_model_card(model_dir: str, results: dict[str, dict[str, float]]) -> str:
+    """Put the evaluation table into MODEL_DIR/README.md between markers (replacing an earlier one)."""
+    path = os.path.join(model_dir, "README.md")
+    text = open(path, encoding="utf-8").read() if os.path.exists(path) else f"# {os.path.basename(model_dir)}\n"
+    section = f"{CARD_BEGIN}\n## Evaluation\n\n{results_table(results)}\n{CARD_END}"
+    pattern = re.compile(re.escape(CARD_BEGIN) + ".*?" + re.escape(CARD_END), re.S)
+    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
+
+
+def compare(result_files: dict[str, str], png: str | None = None) -> str:
+    """Markdown table of several models' results.json side by side, and optionally a grouped bar chart."""
+    loaded = {name: json.load(open(p, encoding="utf-8")) for name, p in result_files.items()}
+    keys = sorted({(t, m) for r in loaded.values() for t, ms in r.items() for m, v in ms.items() if isinstance(v, (int, float))})
+    rows = ["| task | metric | " + " | ".join(loaded) + " |", "|---|---|" + "---:|" * len(loaded)]
+    for task, metric in keys:
+        cells = [loaded[n].get(task, {}).get(metric) for n in loaded]
+        rows.append(f"| {task} | {metric} | " + " | ".join("" if c is None else f"{c:.4f}" for c in cells) + " |")
+    if png:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import numpy as np
+
+        fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(keys)), 3.5))
+        width = 0.8 / max(len(loaded), 1)
+        for i, name in enumerate(loaded):
+            vals = [loaded[name].get(t, {}).get(m) or 0 for t, m in keys]
+            ax.bar(np.arange(len(keys)) + i * width, vals, width, label=name)
+        ax.set_xticks(np.arange(len(keys)) + width * (len(loaded) - 1) / 2, [f"{t}\n{m}" for t, m in keys], fontsize=7)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(png, dpi=110)
+        plt.close(fig)
+    return "\n".join(rows)
