@@ -54,7 +54,7 @@ class Source(JaStep):
         return os.path.relpath(path, self.base_dir).replace(os.sep, "/")
 
     # -- building documents --------------------------------------------------------------------------------------
-    def document(self, text: str, path: str, locator: Any, doc_id: str | None = None, **meta: Any) -> Document:
+    def document(self, text: str, path: str, locator: Any, /, doc_id: str | None = None, **meta: Any) -> Document:
         origin = f"{self.display_path(path)}#{locator}"
         return make_document(text, source=self.source_name, origin=origin, doc_id=doc_id, meta=meta)
 

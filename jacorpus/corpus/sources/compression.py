@@ -6,7 +6,7 @@ import bz2
 import gzip
 import io
 import lzma
-from typing import BinaryIO
+from typing import BinaryIO, Callable, Iterator
 
 from jacorpus.corpus.sources.base import SourceError
 
@@ -22,11 +22,56 @@ def open_binary(path: str) -> BinaryIO:
     if path.endswith(".xz"):
         return lzma.open(path, "rb")
     if path.endswith((".zst", ".zstd")):
+        return io.BufferedReader(ZstdFrameReader(open(path, "rb")), buffer_size=1 << 16)
+    return open(path, "rb")
+
+
+class ZstdFrameReader(io.RawIOBase):
+    """Multi-frame .zst decoding that notices truncation (zstandard's stream_reader ends silently mid-frame)."""
+
+    CHUNK = 1 << 14  # compressed bytes fed at a time, which bounds the decompressed output held at once
+
+    def __init__(self, raw: BinaryIO) -> None:
         import zstandard
 
-        raw = open(path, "rb")
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=True)
-    return open(path, "rb")
+        self.raw = raw
+        self.decompressor = zstandard.ZstdDecompressor()
+        self.frame = self.decompressor.decompressobj()
+        self.in_frame = False  # input fed since the last complete frame
+        self.pending = b""
+        self.pending_at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while self.pending_at >= len(self.pending):
+            chunk = self.raw.read(self.CHUNK)
+            if not chunk:
+                if self.in_frame:
+                    raise EOFError("zstd stream ended inside a frame (truncated file)")
+                return 0
+            self.pending, self.pending_at = self._feed(chunk), 0
+        n = min(len(buffer), len(self.pending) - self.pending_at)
+        buffer[:n] = self.pending[self.pending_at : self.pending_at + n]
+        self.pending_at += n
+        return n
+
+    def _feed(self, chunk: bytes) -> bytes:
+        out = []
+        while chunk:
+            self.in_frame = True
+            out.append(self.frame.decompress(chunk))
+            if not self.frame.eof:
+                break
+            chunk = self.frame.unused_data  # the next frame starts in the same chunk
+            self.frame = self.decompressor.decompressobj()
+            self.in_frame = False
+        return b"".join(out)
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 class CountingReader(io.RawIOBase):
@@ -40,12 +85,16 @@ class CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
+        # read1: at most one read of the underlying file, so a fault loses no data decoded before it
+        read = getattr(self.stream, "read1", self.stream.read)
         try:
-            chunk = self.stream.read(len(buffer))
+            chunk = read(len(buffer))
         except (EOFError, OSError, lzma.LZMAError, ValueError) as exc:
-            raise SourceError(f"truncated or corrupt compressed stream: {exc}", self.offset) from exc
+            where = f"after {self.offset} decompressed bytes"
+            raise SourceError(f"truncated or corrupt compressed stream {where}: {exc}", self.offset) from exc
         except Exception as exc:  # zstandard.ZstdError has no common base
-            raise SourceError(f"corrupt compressed stream: {exc}", self.offset) from exc
+            where = f"after {self.offset} decompressed bytes"
+            raise SourceError(f"corrupt compressed stream {where}: {exc}", self.offset) from exc
         n = len(chunk)
         buffer[:n] = chunk
         self.offset += n
@@ -60,14 +109,33 @@ def open_counted(path: str) -> CountingReader:
     return CountingReader(open_binary(path))
 
 
-def iter_lines(path: str, encoding: str = "utf-8"):
-    """Yield (line_number, byte_offset, text) with invalid bytes replaced, never failing on a bad byte."""
+def iter_lines(
+    path: str, encoding: str = "utf-8", on_fault: Callable[[dict[str, int], str], None] | None = None
+) -> Iterator[tuple[int, int, str]]:
+    """Yield (line_number, byte_offset, text), never failing on a bad byte.
+
+    Undecodable bytes become U+FFFD and NUL bytes are removed (they are never text and break consumers that use
+    C strings); each such line is reported to ``on_fault(position, message)`` so the fault reaches the manifest.
+    A UTF-8 byte-order mark at the start of the file is removed.
+    """
     reader = open_counted(path)
     buffered = io.BufferedReader(reader, buffer_size=1 << 20)
     offset = 0
     try:
         for number, raw in enumerate(buffered, start=1):
-            text = raw.decode(encoding, errors="replace").rstrip("\r\n")
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                text = raw.decode(encoding, errors="replace")
+                if on_fault:
+                    on_fault({"line": number, "byte": offset + exc.start}, f"invalid {encoding}: {exc.reason}")
+            text = text.rstrip("\r\n")
+            if number == 1 and text.startswith("\ufeff"):
+                text = text[1:]
+            if "\x00" in text:
+                text = text.replace("\x00", "")
+                if on_fault:
+                    on_fault({"line": number, "byte": offset + raw.find(b"\x00")}, "NUL byte(s) removed")
             yield number, offset, text
             offset += len(raw)
     finally:

@@ -8,7 +8,7 @@ import orjson
 from datatrove.data import Document
 
 from jacorpus.corpus.sources.base import Source, SourceOptions, register_source
-from jacorpus.corpus.sources.compression import iter_lines
+from jacorpus.corpus.sources.text import lines_of
 
 
 class JsonlOptions(SourceOptions):
@@ -22,8 +22,7 @@ class JsonlSource(Source):
 
     def read_file(self, path: str) -> Iterator[Document]:
         opts: JsonlOptions = self.options
-        for number, offset, line in iter_lines(path):
-            self._position = {"line": number, "byte": offset}
+        for number, offset, line in lines_of(path, "utf-8", self):
             if not line.strip():
                 continue
             try:
@@ -36,4 +35,9 @@ class JsonlSource(Source):
                 continue
             text = record.pop(opts.text_field)
             doc_id = record.pop(opts.id_field, None) if opts.id_field else None
-            yield self.document(text, path, f"L{number}", doc_id=str(doc_id) if doc_id is not None else None, **record)
+            doc = self.document(text, path, f"L{number}", doc_id=None if doc_id in (None, "") else str(doc_id))
+            doc.metadata["meta"].update(record)  # not as keywords: a field named "path" or "locator" is fine
+            if not text.strip():
+                self.drop(doc, "empty_text")
+                continue
+            yield doc

@@ -15,14 +15,25 @@ class TextOptions(SourceOptions):
     encoding: str = "utf-8"
 
 
+def lines_of(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, int, str]]:
+    """``iter_lines`` that reports bad bytes and NULs as errors of ``reader`` and tracks its position."""
+
+    def fault(position: dict[str, int], message: str) -> None:
+        reader.error(path, position, message)
+
+    number = 0
+    for number, offset, line in iter_lines(path, encoding, on_fault=fault):
+        reader._position = {"line": number, "byte": offset}
+        yield number, offset, line
+    if number == 0:  # an empty file on disk is caught before reading; this is an empty compressed one
+        reader.error(path, 0, "empty file: no content after decompression")
+
+
 def paragraphs(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, list[str]]]:
     """Blank-line separated blocks as (first line number, lines). Tracks position for error reports."""
     block: list[str] = []
     start = 0
-    for number, offset, line in iter_lines(path, encoding):
-        reader._position = {"line": number, "byte": offset}
-        if "\x00" in line:
-            line = line.replace("\x00", "")
+    for number, _, line in lines_of(path, encoding, reader):
         if line.strip():
             if not block:
                 start = number
@@ -41,16 +52,14 @@ class TextSource(Source):
     def read_file(self, path: str) -> Iterator[Document]:
         opts: TextOptions = self.options
         if opts.split == "line":
-            for number, offset, line in iter_lines(path, opts.encoding):
-                self._position = {"line": number, "byte": offset}
-                line = line.replace("\x00", "")
+            for number, _, line in lines_of(path, opts.encoding, self):
                 if line.strip():
                     yield self.document(line, path, f"L{number}")
         elif opts.split == "blank_line":
             for start, block in paragraphs(path, opts.encoding, self):
                 yield self.document("\n".join(block), path, f"L{start}")
         else:
-            lines = [line.replace("\x00", "") for _, _, line in iter_lines(path, opts.encoding)]
+            lines = [line for _, _, line in lines_of(path, opts.encoding, self)]
             text = "\n".join(lines).strip("\n")
             if text.strip():
                 yield self.document(text, path, "file")
