@@ -1,0 +1,275 @@
+"""Filter chain speed against HojiChar and datatrove, plus the accuracy measurements of docs/quality.md.
+
+    .venv/bin/python bench/filters.py [--quick] [--out bench/results]
+
+Speed: documents/s on one core (one process, one thread) of normalize -> language -> quality -> pii over real
+Japanese web text (ABEJA-CC-JA sample + mC4-ja paragraphs), each chain timed in the same process, in turn, best of
+N rounds. Peers: HojiChar 0.18 (DocumentNormalizer, AcceptJapaneseByFastText on the same lid.176.ftz, its Japanese
+quality filters, MaskPersonalInformation) and datatrove 0.10 (LanguageFilter on the same model, the FineWeb-2
+jpn_Jpan Gopher/FineWeb filters, PIIFormatter; datatrove has no Unicode normalizer, so its chain has none).
+Accuracy: language ID on web_html + WARC pages, presets and a trained classifier against the mC4 human labels.
+The last line printed is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from conftest import shared_data_dir  # noqa: E402
+from datatrove.data import Document  # noqa: E402
+
+from jacorpus.corpus.cli import evaluate, read_labels, split_examples  # noqa: E402
+from jacorpus.corpus.language import LanguageFilter, LanguageOptions, lid_model_path  # noqa: E402
+from jacorpus.corpus.quality import QualityFilter, QualityOptions  # noqa: E402
+
+FW2 = dict(  # FineWeb-2 configs/jpn_Jpan.yml as fineweb-2-pipeline.py passes it to datatrove
+    rep=dict(dup_para_frac=0, dup_line_char_frac=0, dup_para_char_frac=0, dup_line_frac=0.375,
+             top_n_grams=[(2, 0.121), (3, 0.129), (4, 0.145)],
+             dup_n_grams=[(5, 0.307), (6, 0.283), (7, 0.264), (8, 0.248), (9, 0.234), (10, 0.223)]),
+    fw=dict(short_line_thr=999, char_duplicates_ratio=0.1, line_punct_thr=0.167, new_line_ratio=0.162),
+    gq=dict(max_avg_word_length=5, min_avg_word_length=1, max_non_alpha_words_ratio=0.759, min_stop_words=2),
+)
+
+
+# -- chains: each maps a list of texts to the number of documents kept ------------------------------------------
+def jacorpus_chain(preset: str) -> tuple[Callable[[list[str]], int], list[str]]:
+    from jacorpus.corpus.steps import load_builtin_steps
+
+    steps_by_name = load_builtin_steps()
+    names = [n for n in ("normalize", "language", "quality", "pii") if n in steps_by_name]
+    steps = [LanguageFilter(LanguageOptions()) if n == "language" else
+             QualityFilter(QualityOptions(preset=preset)) if n == "quality" else steps_by_name[n]() for n in names]
+
+    def run(texts: list[str]) -> int:
+        stream: Iterable[Document] = (Document(text=t, id=str(i), metadata={"source": "b"}) for i, t in enumerate(texts))
+        for step in steps:
+            stream = step.run(stream)
+        return sum(1 for _ in stream)
+
+    return run, names
+
+
+def hojichar_chain() -> Callable[[list[str]], int]:
+    from hojichar import Compose, Document as HDoc
+    from hojichar.core.filter_interface import Filter
+    from hojichar.filters import document_filters as df
+    from hojichar.filters.language_identification import AcceptJapaneseByFastText
+
+    class LocalModelLID(AcceptJapaneseByFastText):
+        """HojiChar's filter wants lid.176.bin from the network; give it the same .ftz ours uses."""
+
+        def __init__(self) -> None:
+            import fasttext
+
+            Filter.__init__(self)
+            self.language, self.lang_score_threshold = "ja", 0.65
+            self.model = fasttext.load_model(lid_model_path())
+
+    compose = Compose([
+        df.DocumentNormalizer(), df.AcceptJapanese(), LocalModelLID(), df.DocumentLengthFilter(min_doc_len=400),
+        df.DiscardRareKuten(), df.CharRepetitionRatioFilter(), df.DiscardTooManyEndingEllipsis(),
+        df.MaskPersonalInformation(),
+    ])
+    return lambda texts: sum(1 for t in texts if not compose.apply(HDoc(t)).is_rejected)
+
+
+def datatrove_chain() -> Callable[[list[str]], int]:
+    from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+    from datatrove.pipeline.filters import LanguageFilter as DTLanguageFilter
+    from datatrove.pipeline.formatters import PIIFormatter
+
+    from jacorpus.corpus.quality import FINEWEB2_JA_STOP_WORDS
+
+    lid = DTLanguageFilter(languages=["ja"], language_threshold=0.65)
+    lid.model.MODEL_URL = lid_model_path()  # local file, nothing downloaded
+    steps = [lid, GopherRepetitionFilter(language="jpn_Jpan", **FW2["rep"]),
+             FineWebQualityFilter(language="jpn_Jpan", **FW2["fw"]),
+             GopherQualityFilter(language="jpn_Jpan", stop_words=FINEWEB2_JA_STOP_WORDS, **FW2["gq"]), PIIFormatter()]
+
+    def run(texts: list[str]) -> int:
+        stream: Iterable[Document] = (Document(text=t, id=str(i)) for i, t in enumerate(texts))
+        for step in steps:
+            stream = step.run(stream)
+        return sum(1 for _ in stream)
+
+    return run
+
+
+def bench_speed(texts: list[str], rounds: int) -> dict[str, Any]:
+    ours_swallow, names = jacorpus_chain("swallow")
+    ours_fw2, _ = jacorpus_chain("fineweb2_ja")
+    chains = {"jacorpus_swallow": ours_swallow, "jacorpus_fineweb2_ja": ours_fw2,
+              "hojichar": hojichar_chain(), "datatrove_fineweb2_ja": datatrove_chain()}
+    for run in chains.values():  # load models and tokenizers outside the timed part
+        run(texts[:20])
+    best: dict[str, float] = {name: float("inf") for name in chains}
+    kept: dict[str, int] = {}
+    for _ in range(rounds):  # interleaved rounds: load from other processes hits every chain alike
+        for name, run in chains.items():
+            start = time.perf_counter()
+            kept[name] = run(texts)
+            best[name] = min(best[name], time.perf_counter() - start)
+    docs_per_s = {name: round(len(texts) / seconds, 1) for name, seconds in best.items()}
+    return {
+        "documents": len(texts), "characters": sum(map(len, texts)), "rounds": rounds, "jacorpus_steps": names,
+        "docs_per_s_per_core": docs_per_s, "kept": kept,
+        "ratios": {
+            "jacorpus_swallow_vs_hojichar": round(docs_per_s["jacorpus_swallow"] / docs_per_s["hojichar"], 2),
+            "jacorpus_swallow_vs_datatrove": round(docs_per_s["jacorpus_swallow"] / docs_per_s["datatrove_fineweb2_ja"], 2),
+            "jacorpus_fineweb2_ja_vs_datatrove": round(docs_per_s["jacorpus_fineweb2_ja"] / docs_per_s["datatrove_fineweb2_ja"], 2),
+            "jacorpus_fineweb2_ja_vs_hojichar": round(docs_per_s["jacorpus_fineweb2_ja"] / docs_per_s["hojichar"], 2),
+        },
+    }
+
+
+# -- accuracy --------------------------------------------------------------------------------------------------
+def page_texts(data: Path) -> list[tuple[str, str, bool]]:
+    """(set, text, is Japanese) for web_html (MANIFEST labels + readability pages) and the two WARC excerpts."""
+    from jacorpus.corpus.sources import SOURCE_TYPES
+
+    html, warc = SOURCE_TYPES["html"], SOURCE_TYPES["warc"]
+    pages: list[tuple[str, str, bool]] = []
+    with open(data / "web_html" / "MANIFEST.tsv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    rows += [{"file": f"readability_testpages/{d}/source.html", "language": lang}
+             for d, lang in (("hukumusume", "ja"), ("qq", "zh"), ("pixnet", "zh"))]
+    reader = html("web_html", [], html.Options())
+    for row in rows:
+        docs = list(reader.read_file(str(data / "web_html" / row["file"])))
+        pages.append(("web_html", docs[0].text if docs else "", row["language"].split()[0] == "ja"))
+    for name, is_ja in (("clueweb09_ja_excerpt/clueweb-quirk.warc.gz", True),
+                        ("commoncrawl_CC-MAIN-2020-34_excerpt/warcfile.warc.gz", False)):
+        reader = warc("warc", [], warc.Options())
+        pages += [("warc_clueweb_ja" if is_ja else "warc_cc_2020_34", d.text, is_ja)
+                  for d in reader.read_file(str(data / "warc" / name))]
+    return pages
+
+
+def langid_accuracy(data: Path) -> dict[str, Any]:
+    pages = page_texts(data)
+    deciders: dict[str, Callable[[str], bool]] = {}
+    for name, options in (("require_kana", {}), ("without_kana_check", {"require_kana": False})):
+        step = LanguageFilter(LanguageOptions.model_validate(options))
+        deciders[name] = lambda text, step=step: step.filter(Document(text=text, id="x", metadata={})) is True
+    results: dict[str, Any] = {}
+    for name, decide in deciders.items():
+        per_set: dict[str, dict[str, int]] = {}
+        for set_name, text, is_ja in pages:
+            counts = per_set.setdefault(set_name, {"pages": 0, "correct": 0, "kept": 0})
+            keep = decide(text)
+            counts["pages"] += 1
+            counts["kept"] += keep
+            counts["correct"] += keep == is_ja
+        total = sum(c["pages"] for c in per_set.values())
+        results[name] = {"accuracy": round(sum(c["correct"] for c in per_set.values()) / total, 4), "sets": per_set,
+                         "errors": [f"{s}: {t[:40]!r}" for s, t, j in pages if decide(t) != j]}
+    # where the kana check matters: mC4-ja lines that lid.176 alone keeps as Japanese
+    mc4 = [t for t, _ in read_labels(str(data / "mc4_ja_quality_labels" / "annotations_.txt")).examples]
+    only_lid = [t for t in mc4 if deciders["without_kana_check"](t)]
+    results["mc4_removed_by_kana_check"] = {
+        "kept_by_lid176": len(only_lid), "lines": [t[:50] for t in only_lid if not deciders["require_kana"](t)]}
+    return results
+
+
+def label_accuracy(data: Path, seeds: list[int]) -> dict[str, Any]:
+    from jacorpus.corpus.classifier import label_scores, train_fasttext
+    from jacorpus.corpus.cli import rule_predictor
+    from jacorpus.corpus.language import load_fasttext
+
+    examples = read_labels(str(data / "mc4_ja_quality_labels" / "annotations_.txt")).examples
+    train, test = split_examples(examples, 0.2, seed=1)
+    truth = [label for _, label in test]
+    variants = {"swallow": ("swallow", {}), "swallow_no_length": ("swallow", {"min_chars": None, "min_japanese_chars": None}),
+                "fineweb2_ja": ("fineweb2_ja", {}), "fineweb2_ja_no_line_punct": ("fineweb2_ja", {"min_line_punct_fraction": None})}
+    results: dict[str, Any] = {"split": {"seed": 1, "train": len(train), "test": len(test)}}
+    for name, (preset, overrides) in variants.items():
+        predict = rule_predictor(preset, overrides, "good", "bad")
+        results[name] = evaluate(truth, [predict(text) for text, _ in test])
+    seed_scores = []
+    for seed in seeds:
+        train_s, test_s = split_examples(examples, 0.2, seed=seed)
+        path = str(REPO / "runs" / "bench_filters" / f"quality_seed{seed}.bin")
+        train_fasttext(train_s, path, seed=seed)
+        model = load_fasttext(path)
+        predicted = [max(label_scores(model, t).items(), key=lambda kv: kv[1])[0] for t, _ in test_s]
+        metrics = evaluate([label for _, label in test_s], predicted)
+        if seed == 1:
+            results["classifier"] = metrics
+        seed_scores.append(round(metrics["balanced_accuracy"], 4))
+    results["classifier_balanced_accuracy_by_seed"] = dict(zip(map(str, seeds), seed_scores))
+    return results
+
+
+def write_markdown(path: Path, figures: dict[str, Any]) -> None:
+    speed = figures["speed"]
+    lines = ["# Filter chain benchmark (bench/filters.py)", "",
+             f"Mode: {figures['mode']}. {speed['documents']} real Japanese web documents ({speed['characters']:,} chars), "
+             f"one core, best of {speed['rounds']} interleaved rounds. jacorpus steps: {', '.join(speed['jacorpus_steps'])}.", "",
+             "| chain | docs/s per core | kept |", "|---|---:|---:|"]
+    lines += [f"| {name} | {v} | {speed['kept'][name]} |" for name, v in speed["docs_per_s_per_core"].items()]
+    lines += ["", "| ratio | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in speed["ratios"].items()]
+    lines += ["", "## Language ID (lid.176.ftz, min_score 0.65)", "", "| variant | accuracy | per set (correct/pages) |", "|---|---:|---|"]
+    for name, r in figures["language_id"].items():
+        if "sets" not in r:
+            continue
+        sets = ", ".join(f"{s}: {c['correct']}/{c['pages']}" for s, c in r["sets"].items())
+        lines.append(f"| {name} | {r['accuracy']} | {sets} |")
+    removed = figures["language_id"]["mc4_removed_by_kana_check"]
+    lines += ["", f"mC4-ja lines kept by lid.176 alone: {removed['kept_by_lid176']}; removed by the kana check "
+              f"({len(removed['lines'])}):", ""] + [f"- `{line}`" for line in removed["lines"]]
+    lines += ["", "## Against the mC4 human labels (held-out 20 %, seed 1)", "", "| method | balanced accuracy | accuracy | confusion (true bad: bad/good; true good: bad/good) |", "|---|---:|---:|---|"]
+    for name, m in figures["labels"].items():
+        if isinstance(m, dict) and "confusion" in m:
+            c = m["confusion"]
+            lines.append(f"| {name} | {m['balanced_accuracy']:.3f} | {m['accuracy']:.3f} | "
+                         f"{c['bad']['bad']}/{c['bad']['good']}; {c['good']['bad']}/{c['good']['good']} |")
+    lines += ["", f"Classifier balanced accuracy by split seed: {figures['labels']['classifier_balanced_accuracy_by_seed']}", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer documents, one round, one classifier seed")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    args = parser.parse_args()
+    data = shared_data_dir()
+
+    abeja = json.loads((data / "cc_ja_text_abeja_cc_ja" / "dataset.json").read_text(encoding="utf-8"))
+    web = [item["text"] for items in abeja.values() for item in items]
+    mc4 = [text for text, _ in read_labels(str(data / "mc4_ja_quality_labels" / "annotations_.txt")).examples]
+    texts = web + (mc4[:150] if args.quick else mc4)
+    figures: dict[str, Any] = {"mode": "quick" if args.quick else "full"}
+    started = time.perf_counter()
+    print("speed ...", file=sys.stderr)
+    figures["speed"] = bench_speed(texts, rounds=1 if args.quick else 3)
+    print("language ID ...", file=sys.stderr)
+    figures["language_id"] = langid_accuracy(data)
+    print("labels ...", file=sys.stderr)
+    figures["labels"] = label_accuracy(data, seeds=[1] if args.quick else [1, 2, 3, 4, 5])
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+
+    if not args.quick:  # --quick is a smoke run; the recorded results are the full ones
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "filters.json").write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_markdown(args.out / "filters.md", figures)
+    summary = {k: figures[k] for k in ("mode", "seconds")}
+    summary["docs_per_s_per_core"] = figures["speed"]["docs_per_s_per_core"]
+    summary["ratios"] = figures["speed"]["ratios"]
+    summary["language_id_accuracy"] = {k: v["accuracy"] for k, v in figures["language_id"].items() if "accuracy" in v}
+    summary["balanced_accuracy"] = {k: round(v["balanced_accuracy"], 4) for k, v in figures["labels"].items()
+                                    if isinstance(v, dict) and "balanced_accuracy" in v}
+    print(json.dumps(summary, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

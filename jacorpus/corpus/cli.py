@@ -1,0 +1,228 @@
+"""`jacorpus quality ...`: train a fastText quality classifier and measure classifiers/presets against human labels.
+
+Label files: ``text<TAB>label`` lines (the label is the last field; a text wrapped in CSV-style quotes is unwrapped;
+tabs left inside a text become spaces) or JSON lines with ``text`` and ``label``. Every line that cannot be used is
+counted and reported by reason. The held-out split is stratified by label and decided by a hash of (seed, text),
+so it does not depend on file order and identical texts never straddle it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+quality_app = typer.Typer(help="Quality classifier training and evaluation.", no_args_is_help=True)
+
+
+@dataclass
+class LabelFile:
+    examples: list[tuple[str, str]] = field(default_factory=list)  # distinct texts, one label each
+    lines: int = 0
+    unquoted: int = 0  # texts that were wrapped in (or started with a stray) double quote
+    inner_tabs: int = 0  # texts with tabs inside, turned into spaces
+    skipped: Counter = field(default_factory=Counter)  # reason -> lines
+    skipped_examples: list[str] = field(default_factory=list)  # "line N: reason", the first few
+
+    def skip(self, number: int, reason: str) -> None:
+        self.skipped[reason] += 1
+        if len(self.skipped_examples) < 5:
+            self.skipped_examples.append(f"line {number}: {reason}")
+
+    def summary(self) -> dict[str, Any]:
+        return {"lines": self.lines, "examples": len(self.examples), "unquoted": self.unquoted,
+                "inner_tabs": self.inner_tabs, "skipped": dict(self.skipped), "skipped_examples": self.skipped_examples}
+
+
+def _parse_tsv(line: str) -> tuple[str, str] | str:
+    if "\t" not in line:
+        return "no_tab"
+    text, _, label = line.rpartition("\t")
+    return text, label.strip()
+
+
+def _parse_json(line: str) -> tuple[str, str] | str:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return "invalid_json"
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str) or record.get("label") is None:
+        return "missing_text_or_label"
+    return record["text"], str(record["label"]).strip()
+
+
+def read_labels(path: str) -> LabelFile:
+    result = LabelFile()
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        raw = [line.removesuffix("\r") for line in fh.read().split("\n")]  # not splitlines: texts may hold U+2028
+    is_json = path.endswith((".jsonl", ".json")) or next((x for x in raw if x.strip()), "").lstrip().startswith("{")
+    labels_of: dict[str, list[str]] = defaultdict(list)
+    for number, line in enumerate(raw, 1):
+        if not line.strip():
+            continue
+        result.lines += 1
+        parsed = _parse_json(line) if is_json else _parse_tsv(line)
+        if isinstance(parsed, str):
+            result.skip(number, parsed)
+            continue
+        text, label = parsed
+        if not is_json and text.startswith('"'):
+            quoted = len(text) > 1 and text.endswith('"')
+            text = text[1:-1].replace('""', '"') if quoted else text[1:]
+            result.unquoted += 1
+        if not is_json and "\t" in text:
+            result.inner_tabs += 1
+            text = text.replace("\t", " ")
+        if not label or any(ch.isspace() for ch in label):
+            result.skip(number, "bad_label")
+        elif not text.strip():
+            result.skip(number, "empty_text")
+        else:
+            labels_of[text].append(label)
+    for text, labels in labels_of.items():
+        if len(set(labels)) > 1:
+            result.skipped["conflicting_labels"] += len(labels)
+            continue
+        result.skipped["duplicate_text"] += len(labels) - 1
+        result.examples.append((text, labels[0]))
+    result.skipped = Counter({k: v for k, v in result.skipped.items() if v})
+    return result
+
+
+def split_examples(
+    examples: list[tuple[str, str]], test_fraction: float, seed: int
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Stratified, order-independent split: per label, the texts with the smallest hash(seed, text) are held out."""
+    by_label: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for example in examples:
+        by_label[example[1]].append(example)
+    train, test = [], []
+    for label in sorted(by_label):
+        group = sorted(by_label[label], key=lambda e: hashlib.blake2b(f"{seed}\0{e[0]}".encode()).digest())
+        n_test = round(len(group) * test_fraction)
+        test.extend(group[:n_test])
+        train.extend(group[n_test:])
+    return train, test
+
+
+def evaluate(truth: list[str], predicted: list[str]) -> dict[str, Any]:
+    """Accuracy, balanced accuracy (mean per-label recall) and the confusion table {true: {predicted: n}}."""
+    labels = sorted(set(truth) | set(predicted))
+    table = {t: {p: 0 for p in labels} for t in labels}
+    for t, p in zip(truth, predicted):
+        table[t][p] += 1
+    recalls = [table[t][t] / sum(table[t].values()) for t in sorted(set(truth))]
+    correct = sum(table[t][t] for t in labels)
+    return {"n": len(truth), "accuracy": correct / len(truth) if truth else 0.0,
+            "balanced_accuracy": sum(recalls) / len(recalls) if recalls else 0.0, "confusion": table}
+
+
+def print_report(title: str, metrics: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    typer.echo(f"{title}: accuracy {metrics['accuracy']:.3f}, balanced accuracy {metrics['balanced_accuracy']:.3f} "
+               f"(n={metrics['n']})")
+    table = Table()
+    labels = list(metrics["confusion"])
+    table.add_column("true \\ predicted")
+    for label in labels:
+        table.add_column(label, justify="right")
+    for label in labels:
+        table.add_row(label, *(str(metrics["confusion"][label][p]) for p in labels))
+    Console().print(table)
+
+
+def print_label_file(path: str, data: LabelFile) -> None:
+    counts = Counter(label for _, label in data.examples)
+    typer.echo(f"{path}: {data.lines} lines -> {len(data.examples)} examples {dict(sorted(counts.items()))}; "
+               f"unquoted {data.unquoted}, tabs inside text {data.inner_tabs}")
+    for reason, n in sorted(data.skipped.items()):
+        typer.echo(f"  skipped {n} line(s): {reason}")
+    for example in data.skipped_examples:
+        typer.echo(f"    e.g. {example}")
+
+
+def rule_predictor(preset: str, overrides: dict[str, Any], keep_label: str, drop_label: str) -> Callable[[str], str]:
+    from jacorpus.corpus.quality import QualityOptions, active_rules, first_failing_rule
+
+    options = QualityOptions.model_validate({"preset": preset, **overrides})
+    rules, stop_words = active_rules(options), frozenset(options.stop_words)
+    return lambda text: keep_label if first_failing_rule(text, rules, stop_words) is None else drop_label
+
+
+@quality_app.command("train")
+def train(
+    labels: Path = typer.Option(..., "--labels", exists=True, dir_okay=False, help="text<TAB>label lines or JSONL"),
+    out: Path = typer.Option(..., "--out", help="model file to write (.bin); a .json sidecar goes next to it"),
+    test_fraction: float = typer.Option(0.2, "--test-fraction", min=0.0, max=0.9),
+    seed: int = typer.Option(1, "--seed"),
+    epoch: int = typer.Option(50, "--epoch"),
+    lr: float = typer.Option(0.5, "--lr", help="halved and retried if fastText diverges (NaN)"),
+    word_ngrams: int = typer.Option(2, "--wordNgrams", "--word-ngrams"),
+    dim: int = typer.Option(50, "--dim"),
+    minn: int = typer.Option(1, "--minn", help="shortest character n-gram of a word (0: words only)"),
+    maxn: int = typer.Option(2, "--maxn"),
+) -> None:
+    """Train a fastText classifier on Sudachi words and report held-out accuracy."""
+    from jacorpus.corpus.classifier import label_scores, sidecar_path, train_fasttext
+    from jacorpus.corpus.language import load_fasttext
+
+    data = read_labels(str(labels))
+    print_label_file(str(labels), data)
+    train_set, test_set = split_examples(data.examples, test_fraction, seed)
+    if len({label for _, label in train_set}) < 2:
+        raise typer.BadParameter("need at least two labels with training examples", param_hint="--labels")
+    typer.echo(f"training on {len(train_set)}, holding out {len(test_set)} (seed {seed})")
+    info = train_fasttext(
+        train_set, str(out), epoch=epoch, lr=lr, word_ngrams=word_ngrams, dim=dim, minn=minn, maxn=maxn, seed=seed
+    )
+    if len(info["attempts"]) > 1:
+        typer.echo(f"fastText diverged (NaN) {len(info['attempts']) - 1} time(s); trained with lr {info['params']['lr']}")
+    info["label_file"] = data.summary()
+    if test_set:
+        model = load_fasttext(str(out))
+        predicted = [max(s.items(), key=lambda kv: kv[1])[0] for s in (label_scores(model, t) for t, _ in test_set)]
+        info["held_out"] = evaluate([label for _, label in test_set], predicted)
+        print_report("held-out", info["held_out"])
+    Path(sidecar_path(str(out))).write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+    typer.echo(f"model: {out}")
+
+
+@quality_app.command("eval")
+def eval_labels(
+    labels: Path = typer.Option(..., "--labels", exists=True, dir_okay=False),
+    preset: list[str] = typer.Option([], "--preset", help="quality preset(s) to score: keep = good, drop = bad"),
+    model: Optional[Path] = typer.Option(None, "--model", exists=True, dir_okay=False),
+    disable: list[str] = typer.Option([], "--disable", help="quality rule(s) to switch off for --preset"),
+    test_fraction: float = typer.Option(0.2, "--test-fraction", help="0 scores every example"),
+    seed: int = typer.Option(1, "--seed"),
+    good: str = typer.Option("good", "--good", help="the label that a kept document should have"),
+    bad: str = typer.Option("bad", "--bad"),
+    report: Optional[Path] = typer.Option(None, "--report", help="write the metrics as JSON"),
+) -> None:
+    """Balanced accuracy of presets and/or a classifier against human labels (same held-out split as `train`)."""
+    data = read_labels(str(labels))
+    print_label_file(str(labels), data)
+    _, test_set = split_examples(data.examples, test_fraction, seed) if test_fraction > 0 else ([], data.examples)
+    truth = [label for _, label in test_set]
+    results: dict[str, Any] = {}
+    for name in preset:
+        predict = rule_predictor(name, {rule: None for rule in disable}, good, bad)
+        results[name] = evaluate(truth, [predict(text) for text, _ in test_set])
+    if model is not None:
+        from jacorpus.corpus.classifier import label_scores
+        from jacorpus.corpus.language import load_fasttext
+
+        ft = load_fasttext(str(model))
+        predicted = [max(s.items(), key=lambda kv: kv[1])[0] for s in (label_scores(ft, t) for t, _ in test_set)]
+        results[f"classifier:{model.name}"] = evaluate(truth, predicted)
+    for name, metrics in results.items():
+        print_report(name, metrics)
+    if report is not None:
+        report.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
