@@ -127,13 +127,13 @@ class RollingShardFile:
 
 
 def remove_task_leftovers(directory: str, prefix: str) -> None:
-    for path in glob.glob(os.path.join(directory, f"{prefix}-*")):
+    for path in glob.glob(os.path.join(glob.escape(directory), f"{prefix}-*")):
         os.remove(path)
 
 
 def iter_task_rows(directory: str, rank: int):
     """Rows of the shards task ``rank`` wrote into ``directory`` (arrow stream files), in order."""
-    for path in sorted(glob.glob(os.path.join(directory, f"shard-{rank:05d}-*.arrow"))):
+    for path in sorted(glob.glob(os.path.join(glob.escape(directory), f"shard-{rank:05d}-*.arrow"))):
         with pa.memory_map(path) as source:
             for batch in pa.ipc.open_stream(source):
                 yield from batch.to_pylist()
@@ -202,7 +202,7 @@ class ShardWriter(JaStep):
 def read_parts(directory: str) -> list[dict[str, Any]]:
     parts_dir = os.path.join(directory, ".jacorpus", "parts")
     parts = []
-    for path in sorted(glob.glob(os.path.join(parts_dir, "*.json"))):
+    for path in sorted(glob.glob(os.path.join(glob.escape(parts_dir), "*.json"))):
         with open(path, encoding="utf-8") as fh:
             parts.append(json.load(fh))
     return sorted(parts, key=lambda p: p["rank"])

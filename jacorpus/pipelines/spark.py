@@ -68,13 +68,13 @@ def publish_commits(stage: Stage, tasks: int) -> None:
             if os.path.exists(os.path.join(parts_dir, f"{rank:05d}.json")):
                 continue  # published by an earlier (resumed) run
             raise RuntimeError(f"stage {stage.index}: rank {rank} has no committed output")
-        for path in glob.glob(os.path.join(committed, "shard-*")):
+        for path in glob.glob(os.path.join(glob.escape(committed), "shard-*")):
             os.replace(path, os.path.join(stage.output_dir, os.path.basename(path)))
         dropped = os.path.join(committed, "dropped")
         if os.path.isdir(dropped):
             target = stage.steps[-1].dropped_directory
             os.makedirs(target, exist_ok=True)
-            for path in glob.glob(os.path.join(dropped, "shard-*")):
+            for path in glob.glob(os.path.join(glob.escape(dropped), "shard-*")):
                 os.replace(path, os.path.join(target, os.path.basename(path)))
         os.replace(part, os.path.join(parts_dir, f"{rank:05d}.json"))
     shutil.rmtree(root, ignore_errors=True)

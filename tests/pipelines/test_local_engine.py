@@ -143,3 +143,13 @@ def test_killed_run_resumes_to_identical_output(recipe, tmp_path):
     assert manifest["read"] == len(reference) == manifest["kept"]
     listed = {s["file"] for s in manifest["shards"]}
     assert {p.name for p in out.glob("shard-*")} == listed
+
+
+def test_output_dir_with_glob_characters(recipe, tmp_path):
+    """A directory named like `out[1]` must not be read as a glob pattern (it would match `out1`)."""
+    (tmp_path / "out1").mkdir()
+    (tmp_path / "out1" / "shard-00000-00000.arrow").write_bytes(b"not ours")
+    manifest = run(recipe, output=str(tmp_path / "out[1]"))
+    ds = datasets.load_from_disk(str(tmp_path / "out[1]"))
+    assert len(ds) == manifest["kept"] == sum(s["rows"] for s in manifest["shards"]) > 0
+    assert (tmp_path / "out1" / "shard-00000-00000.arrow").read_bytes() == b"not ours"  # untouched
