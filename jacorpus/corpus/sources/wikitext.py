@@ -1,0 +1,442 @@
+"""Wikitext to clean plain text, plus the page classifiers (redirect, disambiguation) the wikipedia source uses.
+
+mwparserfromhell's C tokenizer does the hard part (balanced templates, links, tags, tables); its Python tree
+builder costs ~6x the tokenizer, so ``WikitextCleaner`` renders the flat token stream itself with a frame stack.
+Pages above ``max_parse_chars``, pages whose unclosed markup would make the tokenizer backtrack for long
+(``unclosed_cost``), and pages the tokenizer rejects go through a regex cleaner instead, and every
+output passes a final scrub, so no markup survives either way. Headings travel as marker lines until
+``finish`` decides which sections to keep (tail sections such as 脚注/参考文献/外部リンク are dropped).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Callable, Iterable
+
+from mwparserfromhell.parser import tokens as T
+
+try:
+    from mwparserfromhell.parser._tokenizer import CTokenizer as Tokenizer
+except ImportError:  # pure-Python build of mwparserfromhell: same tokens, slower
+    from mwparserfromhell.parser.tokenizer import Tokenizer  # type: ignore[assignment]
+
+
+HEADING_MARK = "\x1e"  # "\x1e<level>\x1f<title>" on its own line, never in real text (control chars)
+
+OPENERS = {
+    T.TemplateOpen: "template", T.ArgumentOpen: "argument", T.WikilinkOpen: "link", T.ExternalLinkOpen: "extlink",
+    T.HTMLEntityStart: "entity", T.HeadingStart: "heading", T.CommentStart: "comment", T.TagOpenOpen: "tag",
+}
+SEPARATORS = (T.TemplateParamSeparator, T.ArgumentSeparator, T.WikilinkSeparator, T.ExternalLinkSeparator)
+CLOSERS = (
+    T.TemplateClose, T.ArgumentClose, T.WikilinkClose, T.ExternalLinkClose, T.HTMLEntityEnd, T.HeadingEnd,
+    T.CommentEnd, T.TagCloseSelfclose, T.TagCloseClose,
+)
+
+
+# -- rules ---------------------------------------------------------------------------------------------------------
+TAIL_SECTIONS = (
+    "脚注", "注釈", "注", "註", "註釈", "出典", "参考文献", "参考", "参考資料", "参照", "引用", "引用文献", "文献",
+    "関連項目", "関連文献", "関連書籍", "外部リンク", "関連リンク", "参考サイト", "参考リンク",
+    "see also", "references", "notes", "footnotes", "citations", "sources", "bibliography", "further reading",
+    "external links", "external link", "works cited",
+)
+SECTION_SEPARATORS = re.compile(r"\s*(?:[・、，,/／&＆]|および|及び|と|\band\b)\s*")
+
+
+def section_words(title: str) -> list[str]:
+    """"脚注・出典" -> ["脚注", "出典"]; a heading is a tail section when all its words are tail words."""
+    return [p.replace(" ", "") for p in SECTION_SEPARATORS.split(title.strip().casefold()) if p]
+
+
+# links into these namespaces are not shown as text (files, categories); siteinfo adds the dump's local names
+HIDDEN_LINK_PREFIXES = frozenset({"file", "image", "media", "category", "ファイル", "画像", "メディア", "カテゴリ"})
+INTERLANGUAGE = re.compile(r"^(?:[a-z]{2,3}(?:-[a-z0-9]+)*|simple)$")  # [[en:Foo]] at the page bottom
+SISTER_PREFIXES = {"mw", "voy", "wmf"}
+PIPE_TRICK = re.compile(r"\s*[（(][^()（）]*[)）]\s*$")
+
+
+def link_text(title: str, text: str | None, hidden_prefixes: frozenset[str] | set[str]) -> str:
+    title = title.strip()
+    inline = title.startswith(":")  # [[:Category:X]] links to the page instead of categorising
+    title = title.lstrip(":").strip()
+    prefix, colon, rest = title.partition(":")
+    if colon and not inline:
+        if prefix.strip().casefold() in hidden_prefixes:
+            return ""
+        if INTERLANGUAGE.match(prefix.strip()) and prefix.strip() not in SISTER_PREFIXES:
+            return ""
+    if text is not None:
+        if text.strip():
+            return text
+        return PIPE_TRICK.sub("", rest if colon else title)  # [[a (b)|]] shows "a"
+    return title.lstrip("#")
+
+
+def entity(name: str, numeric: bool, hexadecimal: bool) -> str:
+    try:
+        char = chr(int(name, 16 if hexadecimal else 10)) if numeric else html.unescape(f"&{name};")
+    except (ValueError, OverflowError):
+        return ""
+    return " " if char in ("\xa0", "\u2009", "\u200b") or char == f"&{name};" else char
+
+
+# tags whose contents are not prose (references, tables, code, formulas, galleries, ruby readings...)
+DROPPED_TAGS = frozenset({
+    "ref", "references", "table", "gallery", "math", "chem", "ce", "score", "timeline", "imagemap", "syntaxhighlight",
+    "source", "pre", "templatedata", "templatestyles", "mapframe", "maplink", "graph", "hiero", "includeonly", "rt",
+    "rp", "style", "script", "indicator", "categorytree", "inputbox", "charinsert", "section", "caption",
+})
+BLOCK_TAGS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "blockquote", "center", "poem", "tr",
+                        "h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def render_tag(name: str, body: str, selfclose: bool) -> str:
+    name = name.strip().casefold()
+    if selfclose:  # <br/>, <hr/>, and list markers (* # ; :) which the tokenizer emits as empty tags
+        return "\n" if name in ("br", "hr") else ""
+    if name in DROPPED_TAGS:
+        return ""
+    return f"\n{body}\n" if name in BLOCK_TAGS else body
+
+
+def _param(positional: list[str], named: dict[str, str], n: int) -> str:
+    return named.get(str(n)) or (positional[n - 1] if len(positional) >= n else "")
+
+
+def _date(positional: list[str], named: dict[str, str], first: int) -> str:
+    y, m, d = (_param(positional, named, first + i) for i in range(3))
+    return "".join(f"{v}{unit}" for v, unit in ((y, "年"), (m, "月"), (d, "日")) if v)
+
+
+TemplateRule = Callable[[list[str], dict[str, str]], str]
+# templates whose output is part of the sentence; every other template (infobox, navbox, 要出典...) is removed
+INLINE_TEMPLATES: dict[str, TemplateRule] = {
+    "lang": lambda p, n: _param(p, n, 2),
+    "color": lambda p, n: _param(p, n, 2),
+    "colour": lambda p, n: _param(p, n, 2),
+    "読み仮名": lambda p, n: _param(p, n, 1) + (f"（{_param(p, n, 2)}）" if _param(p, n, 2) else ""),
+    "読み仮名 ruby不使用": lambda p, n: _param(p, n, 1) + (f"（{_param(p, n, 2)}）" if _param(p, n, 2) else ""),
+    "生年月日と年齢": lambda p, n: _date(p, n, 1),
+    "死亡年月日と没年齢": lambda p, n: _date(p, n, 4),
+    "convert": lambda p, n: " ".join(x for x in (_param(p, n, 1), _param(p, n, 2)) if x),
+    "quote": lambda p, n: _param(p, n, 1) or n.get("text", ""),
+    "blockquote": lambda p, n: _param(p, n, 1) or n.get("text", ""),
+}
+FIRST_PARAM_TEMPLATES = frozenset({
+    "仮リンク", "ill", "illm", "interlanguage link", "interlanguage link multi", "ruby", "ルビ", "nihongo", "nowrap",
+    "nobr", "small", "smaller", "big", "larger", "visible anchor", "vanc", "unicode", "math", "mvar", "abbr",
+    "cquote", "quotation", "keep together",
+})
+
+
+# jawiki's language shortcuts ({{el|και}} = {{lang|el|και}}); a closed list, since {{efn|...}} or {{sfn|...}} look alike
+LANGUAGE_SHORTCUTS = frozenset(
+    "en fr de la el grc it es pt ru uk pl cs nl sv da no fi is hu ro tr ar fa he hi sa th vi id ms ko zh zh-tw zh-cn "
+    "mn bo ain eo ga cy gd".split()
+)
+CONSTANT_TEMPLATES = {"nbsp": " ", "spaces": " ", "snd": " – ", "ndash": "–", "mdash": "—", "'": "'", "dot": "·", "·": "·"}
+
+
+def render_template(name: str, positional: list[str], named: dict[str, str]) -> str:
+    key = " ".join(name.replace("_", " ").split()).casefold()
+    for prefix in ("subst:", "safesubst:", "template:", "テンプレート:"):
+        key = key.removeprefix(prefix)
+    if key in INLINE_TEMPLATES:
+        return INLINE_TEMPLATES[key](positional, named)
+    if key in FIRST_PARAM_TEMPLATES or key.startswith(("lang-", "ipa-")) or key == "ipa" or key.endswith(("範囲", "フォント")):
+        return _param(positional, named, 1)  # {{lang-en|x}}, {{要出典範囲|x}}, {{補助漢字フォント|x}}, {{IPA|x}}
+    if key in CONSTANT_TEMPLATES:
+        return CONSTANT_TEMPLATES[key]
+    if key in LANGUAGE_SHORTCUTS and len(positional) == 1:
+        return positional[0]  # jawiki's language shortcuts: {{el|και}}, {{en|...}}
+    return ""
+
+
+# -- regex path (huge pages, tokenizer faults) and the final scrub -------------------------------------------------
+def _flags(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(pattern, flags | re.IGNORECASE)
+
+
+COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+REF = _flags(r"<ref\b[^<>]{0,1000}?/>|<ref\b[^<>]{0,1000}(?<!/)>(?:(?!<ref\b).)*?</ref\s*>", re.S)  # unclosed: STRAY
+DROPPED_BLOCK = _flags(r"<(math|gallery|pre|source|syntaxhighlight|timeline|score|chem|ce|references|imagemap|"
+                       r"templatedata|graph|mapframe|hiero|table)\b[^<>]{0,1000}>(?:(?!<\1\b).)*?</\1\s*>", re.S)
+TABLE = re.compile(r"^[ \t:]*\{\|(?:(?!^[ \t:]*\{\|).)*?^[ \t]*\|\}", re.S | re.M)  # innermost wiki table
+TEMPLATE = re.compile(r"\{\{(?:(?!\{\{|\}\}).)*\}\}", re.S)  # innermost template
+LINK = re.compile(r"\[\[((?:(?!\[\[|\]\]).)*)\]\]", re.S)  # innermost wikilink
+EXTERNAL = _flags(r"\[(?:https?:|ftp:)?//[^\s\]\[]{0,2000}[ \t]*([^\]\[\n]{0,500})\]")  # bounded: linear on junk
+BARE_URL = _flags(r"\bhttps?://[^\s<>\]\[|]+")
+BREAK = _flags(r"<br\s*/?>|<hr\s*/?>")
+HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
+HEADING = re.compile(r"^(={1,6})\s*(.+?)\s*\1\s*$", re.M)
+LIST_MARKER = re.compile(r"^[*#:;]+[ \t]*", re.M)
+QUOTES = re.compile(r"'{2,}")
+MAGIC_WORDS = re.compile(r"__(?:[A-Z]{2,}|目次|目次非表示|目次強制|節編集非表示|新しい節リンク|新しい節リンク非表示|"
+                         r"索引|索引拒否|非表示カテゴリ|曖昧さ回避|カテゴリ非表示)__")
+EMPTY_BRACKETS = re.compile(r"（[\s、，,;；:：]*）|\([\s、，,;；:]*\)")
+STRAY = re.compile(r"\{\{+|\}\}+|\[\[+|\]\]+|\{\||\|\}|</?ref(?![a-z])(?:[^<>\n]{0,200}?>)?|'{2,}", re.I)
+SPACES = re.compile(r"[ \t]{2,}")
+RESIDUE = re.compile(r"^(?:\{\||\|[-+}]?|!)")  # lines of a table the tokenizer could not balance
+
+
+def _repeat(pattern: re.Pattern[str], replace, text: str, limit: int = 30) -> str:
+    """Innermost-first substitution, so nested constructs resolve inside out."""
+    for _ in range(limit):
+        text, n = pattern.subn(replace, text)
+        if not n:
+            break
+    return text
+
+
+def regex_render(wikitext: str, link: Callable[[str, str | None], str]) -> str:
+    text = DROPPED_BLOCK.sub("", REF.sub("", COMMENT.sub("", wikitext)))
+    text = _repeat(TABLE, "", text)
+    text = _repeat(TEMPLATE, "", text)
+    text = _inline_regex(text, link)
+    text = HEADING.sub(lambda m: f"{HEADING_MARK}{len(m.group(1))}\x1f{m.group(2)}", text)
+    return html.unescape(LIST_MARKER.sub("", text)).replace("\xa0", " ")
+
+
+def _inline_regex(text: str, link: Callable[[str, str | None], str]) -> str:
+    def one_link(m: re.Match[str]) -> str:
+        title, bar, label = m.group(1).partition("|")
+        return link(title, label if bar else None)
+
+    text = _repeat(LINK, one_link, text)
+    text = EXTERNAL.sub(lambda m: m.group(1).strip(), text)
+    text = BREAK.sub("\n", text)
+    return HTML_TAG.sub("", text)
+
+
+def scrub(rendered: str, link: Callable[[str, str | None], str]) -> str:
+    """Applied to every output: style quotes, magic words, empty brackets left by removed templates, URLs, and
+    whatever markup an unbalanced page left behind."""
+    text = QUOTES.sub("", MAGIC_WORDS.sub("", rendered))
+    if "{{" in text or "[[" in text or "<" in text:
+        text = _repeat(TEMPLATE, "", REF.sub("", COMMENT.sub("", text)))
+        text = _inline_regex(text, link)
+    text = EMPTY_BRACKETS.sub("", BARE_URL.sub("", text))
+    return _repeat(STRAY, "", text, limit=10)  # removing "}}" from "|}}}" leaves "|}": repeat until none is left
+
+
+def is_markup_residue(line: str) -> bool:
+    return bool(RESIDUE.match(line))
+
+
+# -- tokenizer guard -------------------------------------------------------------------------------------------------
+OPENERS_CLOSERS = re.compile(
+    r"\{+|\}+|\[+|\]+|<!--|-->|<(/?)([A-Za-z][A-Za-z0-9]*)\b[^<>]*?(?:(/?)(>)|(?=<)|\Z)"  # a tag, closed by > or not
+)
+VOID_TAGS = frozenset({"br", "wbr", "hr", "meta", "link", "img"})
+
+
+def unclosed_cost(text: str) -> float:
+    """Sum, over openers never closed ({{, [[, <tag>, <!--), of the text after them. The C tokenizer tries each
+    such opener to the end of the page before giving up (measured: ~0.2 s per opener per MB), so this predicts
+    its time in one linear pass. Braces and brackets count by characters, so {{{ }}} and }}}} pair up."""
+    open_at: dict[str, list[int]] = {}
+    for match in OPENERS_CLOSERS.finditer(text):
+        token = match.group(0)
+        first = token[0]
+        if first in "{[":
+            open_at.setdefault(first, []).extend([match.start()] * len(token))
+        elif first in "}]":
+            stack = open_at.get("{" if first == "}" else "[", [])
+            del stack[max(0, len(stack) - len(token)):]
+        elif match.group(2):
+            name = match.group(2).casefold()
+            if match.group(4) is None:  # "<ref name=x" with no ">": the tokenizer retries it to the end
+                open_at.setdefault("<", []).append(match.start())
+                continue
+            if match.group(3) or name in VOID_TAGS:
+                continue
+            stack = open_at.setdefault(name, [])
+            if not match.group(1):
+                stack.append(match.start())
+            elif stack:
+                stack.pop()
+        elif token == "<!--":
+            open_at.setdefault(token, []).append(match.start())
+        elif open_at.get("<!--"):
+            open_at["<!--"].pop()
+    n = len(text)
+    return sum((n - at) / (2 if key in "{[" else 1) for key, stack in open_at.items() for at in stack)
+
+
+# -- page classifiers ----------------------------------------------------------------------------------------------
+REDIRECT = _flags(r"^\s*#\s*(?:redirect|転送|リダイレクト)\s*:?\s*\[\[([^\]|]*)")
+REDIRECT_DIRECTIVE = _flags(r"^\s*#\s*(?:redirect|転送|リダイレクト)\s*:?(?=\s*\[\[)")
+DISAMBIGUATION_TEMPLATE = _flags(
+    r"\{\{\s*(?:template:|テンプレート:)?\s*(?:aimai|(?:[^{}|\s]{1,6}の)?曖昧さ回避|disambig|disambiguation|dab|disamb|"
+    r"geodis|hndis|numberdis|schooldis|hospitaldis|mathdab|roaddis|letter-numbercombdisambig)\s*(?:\||\}\})"
+)
+DISAMBIGUATION_CATEGORY = _flags(  # [[Category:曖昧さ回避]], [[Category:山の曖昧さ回避]] (not 要曖昧さ回避 tags)
+    r"\[\[\s*(?:category|カテゴリ)\s*:\s*(?:[^\]|]{0,20}の)?(?:曖昧さ回避|disambiguation pages)\s*(?:\||\]\])"
+)
+DISAMBIGUATION_TITLE = _flags(r"[（(](?:曖昧さ回避|disambiguation)[)）]\s*$")
+
+
+def redirect_target(wikitext: str) -> str | None:
+    """The target of a redirect page written as text (schema 0.3 has no <redirect> element)."""
+    match = REDIRECT.match(wikitext)
+    return match.group(1).strip() if match else None
+
+
+def is_disambiguation(wikitext: str, title: str = "") -> bool:
+    return bool(
+        DISAMBIGUATION_TITLE.search(title)
+        or DISAMBIGUATION_TEMPLATE.search(wikitext)
+        or DISAMBIGUATION_CATEGORY.search(wikitext)
+    )
+
+
+class Frame:
+    """An open construct: its text so far, split into segments at separators (template params, link text)."""
+
+    __slots__ = ("kind", "segments", "token", "equals", "body", "selfclose", "numeric", "hexadecimal")
+
+    def __init__(self, kind: str, token: T.Token | None = None) -> None:
+        self.kind = kind
+        self.token = token
+        self.segments: list[list[str]] = [[]]
+        self.equals: dict[int, int] = {}  # template param index -> position of its first "="
+        self.body = -1  # tag: segment index of the contents
+        self.selfclose = self.numeric = self.hexadecimal = False
+
+    def joined(self, index: int) -> str:
+        return "".join(self.segments[index]) if index < len(self.segments) else ""
+
+
+class WikitextCleaner:
+    def __init__(
+        self,
+        drop_sections: Iterable[str] = TAIL_SECTIONS,
+        hidden_link_prefixes: Iterable[str] = (),
+        max_parse_chars: int = 1_000_000,
+        max_unclosed_cost: float = 5_000_000,  # ~1 s of tokenizer backtracking at worst (2e-7 s per unit)
+    ) -> None:
+        self.drop_sections = {w for s in drop_sections for w in section_words(s)}
+        self.hidden_prefixes = HIDDEN_LINK_PREFIXES | {p.casefold() for p in hidden_link_prefixes}
+        self.max_parse_chars = max_parse_chars
+        self.max_unclosed_cost = max_unclosed_cost
+        self.fallbacks = 0  # pages cleaned by the regex path (size guard or tokenizer failure)
+
+    def clean(self, wikitext: str) -> str:
+        wikitext = REDIRECT_DIRECTIVE.sub("", wikitext, count=1)  # a kept redirect reads as its target
+        if not wikitext.strip():
+            return ""
+        rendered = None
+        if len(wikitext) <= self.max_parse_chars and (
+            len(wikitext) ** 2 <= self.max_unclosed_cost or unclosed_cost(wikitext) <= self.max_unclosed_cost
+        ):
+            try:
+                # style tags ('' ''') are left as text and stripped later: their backtracking is the slow part
+                rendered = self.render(Tokenizer().tokenize(wikitext, 0, True))
+            except Exception:  # noqa: BLE001 - the tokenizer's own faults: use the regex path
+                rendered = None
+        if rendered is None:
+            self.fallbacks += 1
+            rendered = regex_render(wikitext, self.link_text)
+        return self.finish(rendered)
+
+    # -- token stream -> text ------------------------------------------------------------------------------------
+    def render(self, tokens: list[T.Token]) -> str:
+        stack = [Frame("root")]
+        for token in tokens:
+            cls = type(token)
+            top = stack[-1]
+            if cls is T.Text:
+                top.segments[-1].append(token["text"])
+            elif cls in OPENERS:
+                stack.append(Frame(OPENERS[cls], token))
+            elif cls in SEPARATORS:
+                if top.kind == "link" and len(top.segments) > 1:
+                    top.segments[-1].append("|")  # [[a|b|c]]: only the first pipe separates
+                else:
+                    top.segments.append([])
+            elif cls is T.TemplateParamEquals:
+                top.equals.setdefault(len(top.segments) - 1, len(top.segments[-1]))
+            elif cls is T.TagAttrStart:
+                if len(top.segments) == 1:
+                    top.segments.append([])  # attributes: collected apart from the name, then ignored
+            elif cls is T.TagCloseOpen:
+                top.body = len(top.segments)
+                top.segments.append([])
+            elif cls is T.TagOpenClose:
+                top.segments.append([])  # closing tag name, ignored
+            elif cls is T.HTMLEntityNumeric:
+                top.numeric = True
+            elif cls is T.HTMLEntityHex:
+                top.hexadecimal = True
+            elif cls in CLOSERS and len(stack) > 1:
+                top.selfclose = cls is T.TagCloseSelfclose
+                stack.pop()
+                stack[-1].segments[-1].append(self.close(top))
+        while len(stack) > 1:  # the tokenizer balances its output; this is only a safety net
+            frame = stack.pop()
+            stack[-1].segments[-1].append(self.close(frame))
+        return stack[0].joined(0)
+
+    def close(self, frame: Frame) -> str:
+        kind = frame.kind
+        if kind == "template":
+            positional, named = [], {}
+            for i in range(1, len(frame.segments)):
+                parts = frame.segments[i]
+                if i in frame.equals:
+                    cut = frame.equals[i]
+                    named["".join(parts[:cut]).strip()] = "".join(parts[cut:]).strip()
+                else:
+                    positional.append("".join(parts).strip())
+            return render_template(frame.joined(0), positional, named)
+        if kind == "link":
+            return self.link_text(frame.joined(0), frame.joined(1) if len(frame.segments) > 1 else None)
+        if kind == "extlink":  # [url label] -> label; [url] and bare URLs -> nothing
+            return frame.joined(1).strip() if frame.token.get("brackets") else ""
+        if kind == "entity":
+            return entity(frame.joined(0), frame.numeric, frame.hexadecimal)
+        if kind == "heading":
+            title = " ".join(frame.joined(0).split())
+            return f"\n{HEADING_MARK}{frame.token.get('level', 2)}\x1f{title}\n"
+        if kind == "tag":
+            return render_tag(frame.joined(0), frame.joined(frame.body) if frame.body >= 0 else "", frame.selfclose)
+        return ""  # comments, {{{arguments}}}
+
+    def link_text(self, title: str, text: str | None) -> str:
+        return link_text(title, text, self.hidden_prefixes)
+
+    # -- lines, sections, leftovers ------------------------------------------------------------------------------
+    def finish(self, rendered: str) -> str:
+        rendered = scrub(rendered, self.link_text)
+        items: list[tuple[int, str]] = []  # (heading level or 0 for a text line, text)
+        skipping = 0  # level of the tail section being dropped, 0 when keeping
+        for line in rendered.split("\n"):
+            if line.startswith(HEADING_MARK):
+                level_text, _, title = line[1:].partition("\x1f")
+                level = int(level_text) if level_text.isdigit() else 2
+                if skipping and level > skipping:
+                    continue
+                words = section_words(title)
+                skipping = level if words and all(w in self.drop_sections for w in words) else 0
+                if not skipping and title:
+                    items.append((level, title))
+                continue
+            line = SPACES.sub(" ", line.strip())  # removed markup leaves double spaces behind
+            if skipping or not line or is_markup_residue(line):
+                continue
+            items.append((0, line))
+        # a heading with nothing under it (its section was all tables or images) is noise
+        kept: list[str] = []
+        next_level = 99  # level of the next kept item: 0 = a text line, 99 = the end
+        for level, text in reversed(items):
+            if level and (next_level == 99 or 0 < next_level <= level):
+                continue
+            kept.append(text)
+            next_level = level
+        return "\n".join(reversed(kept))
+
+
+def wikitext_to_text(wikitext: str, **options) -> str:
+    return WikitextCleaner(**options).clean(wikitext)
