@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	for b in bench/*.py; do $(BIN)/python $$b --quick || exit 1; done
+	for b in $(filter-out bench/_%,$(wildcard bench/*.py)); do $(BIN)/python $$b --quick || exit 1; done
 
 # Regenerate the lock from requirements/top.txt in a scratch venv.
 lock:

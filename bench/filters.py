@@ -18,6 +18,7 @@ import csv
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from _common import cc_ja_texts, mc4_texts, take_turns  # noqa: E402  (bench/, the script's own folder)
 from conftest import shared_data_dir  # noqa: E402
 from datatrove.data import Document  # noqa: E402
 
@@ -112,13 +114,9 @@ def bench_speed(texts: list[str], rounds: int) -> dict[str, Any]:
               "hojichar": hojichar_chain(), "datatrove_fineweb2_ja": datatrove_chain()}
     for run in chains.values():  # load models and tokenizers outside the timed part
         run(texts[:20])
-    best: dict[str, float] = {name: float("inf") for name in chains}
-    kept: dict[str, int] = {}
-    for _ in range(rounds):  # interleaved rounds: load from other processes hits every chain alike
-        for name, run in chains.items():
-            start = time.perf_counter()
-            kept[name] = run(texts)
-            best[name] = min(best[name], time.perf_counter() - start)
+    # interleaved rounds: load from other processes hits every chain alike
+    times, kept = take_turns({name: partial(run, texts) for name, run in chains.items()}, rounds)
+    best = {name: min(seconds) for name, seconds in times.items()}
     docs_per_s = {name: round(len(texts) / seconds, 1) for name, seconds in best.items()}
     return {
         "documents": len(texts), "characters": sum(map(len, texts)), "rounds": rounds, "jacorpus_steps": names,
@@ -244,10 +242,8 @@ def main() -> None:
     args = parser.parse_args()
     data = shared_data_dir()
 
-    abeja = json.loads((data / "cc_ja_text_abeja_cc_ja" / "dataset.json").read_text(encoding="utf-8"))
-    web = [item["text"] for items in abeja.values() for item in items]
-    mc4 = [text for text, _ in read_labels(str(data / "mc4_ja_quality_labels" / "annotations_.txt")).examples]
-    texts = web + (mc4[:150] if args.quick else mc4)
+    mc4 = mc4_texts(data)
+    texts = cc_ja_texts(data) + (mc4[:150] if args.quick else mc4)
     figures: dict[str, Any] = {"mode": "quick" if args.quick else "full"}
     started = time.perf_counter()
     print("speed ...", file=sys.stderr)
