@@ -153,3 +153,15 @@ def test_output_dir_with_glob_characters(recipe, tmp_path):
     ds = datasets.load_from_disk(str(tmp_path / "out[1]"))
     assert len(ds) == manifest["kept"] == sum(s["rows"] for s in manifest["shards"]) > 0
     assert (tmp_path / "out1" / "shard-00000-00000.arrow").read_bytes() == b"not ours"  # untouched
+
+
+def test_ids_do_not_depend_on_where_the_recipe_lives(tmp_path, shared_data):
+    """Absolute input paths give the same origin and id from any recipe folder."""
+    ids = []
+    for sub in ("a", "b/c/d"):
+        folder = tmp_path / sub
+        folder.mkdir(parents=True)
+        recipe = write_recipe(folder, shared_data / "neardup_ja_law_versions", shared_data / "plain_text_ja_neko_aozora" / "neko.txt")
+        run(recipe)
+        ids.append(datasets.load_from_disk(str(folder / "out"))["id"])
+    assert ids[0] == ids[1]

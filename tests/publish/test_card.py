@@ -55,7 +55,7 @@ def test_data_loads_through_the_card_as_on_the_hub(corpus, tmp_path):
         (hub / f.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(out / f.path, hub / f.path)
     assert not (hub / "state.json").exists() and not list(hub.glob("shard-*"))
-    ds = datasets.load_dataset(str(hub), split="train")
+    ds = datasets.load_dataset(str(hub), split="train", cache_dir=str(tmp_path / "hf-cache"))  # no stale cache hit
     assert len(ds) == manifest["kept"]
     assert ds["id"] == datasets.load_from_disk(str(out))["id"]
 

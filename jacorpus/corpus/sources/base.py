@@ -38,20 +38,30 @@ class Source(JaStep):
         self.source_name = name
         self.paths = list(paths)
         self._position: Any = None  # last known position in the current file, for error reports
+        self._display: dict[str, str] = {}
 
     # -- files -------------------------------------------------------------------------------------------------
     def files(self) -> list[str]:
         """Resolved input files, sorted, relative patterns taken from the recipe directory."""
         found: list[str] = []
         for pattern in self.paths:
-            full = pattern if os.path.isabs(pattern) else os.path.join(self.base_dir, pattern)
+            absolute = os.path.isabs(pattern)
+            full = pattern if absolute else os.path.join(self.base_dir, pattern)
             matches = sorted(glob.glob(full, recursive=True)) if glob.has_magic(full) else [full]
-            found.extend(m for m in matches if not os.path.isdir(m))
+            for match in matches:
+                if not os.path.isdir(match):
+                    found.append(match)
+                    # origin (and so the id) names a file as the recipe does: absolute stays absolute, relative
+                    # stays relative to the recipe, so ids survive moving the recipe or moving recipe and data together
+                    shown = os.path.normpath(match) if absolute else os.path.relpath(match, self.base_dir)
+                    self._display[match] = shown.replace(os.sep, "/")
         return list(dict.fromkeys(found))
 
     def display_path(self, path: str) -> str:
-        """Path as written into ``origin`` and ids: relative to the recipe directory, so ids survive moving both."""
-        return os.path.relpath(path, self.base_dir).replace(os.sep, "/")
+        """Path as written into ``origin`` and ids (see ``files``)."""
+        if path not in self._display:
+            self._display[path] = os.path.relpath(path, self.base_dir).replace(os.sep, "/")
+        return self._display[path]
 
     # -- building documents --------------------------------------------------------------------------------------
     def document(self, text: str, path: str, locator: Any, /, doc_id: str | None = None, **meta: Any) -> Document:
