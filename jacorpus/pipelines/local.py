@@ -104,5 +104,6 @@ def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bo
             if thread:
                 thread.join()
         if stage.global_step is not None:
-            stage.global_step.prepare(stage.output_dir, os.path.join(plan.work_dir, f"global{stage.index}"), workers)
+            work_dir = os.path.join(plan.work_dir, f"global{stage.index}")
+            stage.global_step.prepare(stage.output_dir, work_dir, workers, progress=progress)
     return finalize(plan, engine="local")

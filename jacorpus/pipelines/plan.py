@@ -132,7 +132,7 @@ def build_plan(recipe: Recipe, output_dir: str | None = None) -> Plan:
             stage=k,
         )
         ledger = Ledger()
-        for step in [head, *segment, writer, *sources]:
+        for step in [head, *segment, writer, *(sources if k == 0 else [])]:  # sources read in stage 0 only
             step.ledger = ledger
         plan.stages.append(Stage(k, [head, *segment, writer], stage_dir, None if final else globals_[k]))
     return plan
