@@ -1,0 +1,1 @@
+"""Token shards, objectives and a compact DeepSpeed trainer that exports Hugging Face models."""

@@ -1,0 +1,111 @@
+"""Export to ``OUTPUT/final``: safetensors weights, the tokenizer and a model card, loadable with
+``AutoModelForCausalLM`` / ``AutoModelForMaskedLM`` + ``AutoTokenizer``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+import yaml
+
+from jacorpus.train.config import TrainRecipe
+
+
+def export(engine: Any, recipe: TrainRecipe, tokenizer: Any, shards: Any, summary: dict[str, Any], zero3: bool) -> str:
+    """All ranks call this (ZeRO-3 gathers the partitions layer by layer onto rank 0, which writes)."""
+    import torch.distributed as dist
+
+    final = os.path.join(recipe.output, "final")
+    state = engine._zero3_consolidated_16bit_state_dict() if zero3 else None  # a collective: every rank takes part
+    if dist.get_rank() == 0:
+        if state is None:
+            state = engine.module.state_dict()
+        os.makedirs(final, exist_ok=True)
+        engine.module.save_pretrained(final, state_dict=state)
+        tokenizer.save_pretrained(final)
+        copy_tokenizer_extras(recipe.tokenizer, final)
+        with open(os.path.join(final, "README.md"), "w", encoding="utf-8") as fh:
+            fh.write(model_card(engine.module, recipe, tokenizer, shards, summary))
+    dist.barrier()
+    return final
+
+
+def copy_tokenizer_extras(tokenizer_dir: str, final: str) -> None:
+    """Files of the tokenizer folder that save_pretrained does not write (Sudachi user dictionary, word-id settings,
+    jacorpus's tokenizer code for trust_remote_code), so the exported folder tokenizes exactly like training did."""
+    for name in os.listdir(tokenizer_dir):
+        source, target = os.path.join(tokenizer_dir, name), os.path.join(final, name)
+        if name != "README.md" and os.path.isfile(source) and not os.path.exists(target):
+            shutil.copy2(source, target)
+
+
+def model_card(model: Any, recipe: TrainRecipe, tokenizer: Any, shards: Any, summary: dict[str, Any]) -> str:
+    from jacorpus.train.model import parameter_count
+
+    manifest = shards.manifest
+    clm = recipe.objective.type == "clm"
+    auto = "AutoModelForCausalLM" if clm else "AutoModelForMaskedLM"
+    front = {"language": ["ja"], "library_name": "transformers", "pipeline_tag": "text-generation" if clm else "fill-mask",
+             "tags": ["jacorpus", model.config.model_type, recipe.objective.type]}
+    sources = "\n".join(
+        f"| {s['name']} | `{s['corpus']}` | {s['weight']:g} | {s['documents']:,} | {s['sequences']:,} | {s['tokens']:,} |"
+        for s in manifest["sources"]
+    )
+    objective = "causal language modelling" if clm else (
+        f"masked language modelling (mask probability {recipe.objective.mask_prob:g}"
+        + (", whole-word masking" if recipe.objective.wwm else "") + ")")
+    evaluation = summary.get("eval") or {}
+    metrics = "\n".join(f"| {k} | {v:.4f} |" for k, v in evaluation.items())
+    if summary.get("final_loss") is not None:
+        metrics = f"| train_loss (last step) | {summary['final_loss']:.4f} |\n" + metrics
+    remote = ", trust_remote_code=True" if os.path.exists(os.path.join(recipe.tokenizer, "tokenization_jacorpus.py")) else ""
+    origin = f"continued pretraining of `{recipe.model.init_from}`" if recipe.model.init_from else f"`{recipe.model.arch}` trained from scratch"
+    return f"""---
+{yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip()}
+---
+
+# {recipe.name or os.path.basename(recipe.output.rstrip('/'))}
+
+A {model.config.model_type} model ({parameter_count(model):,} parameters), {origin}, objective: {objective}.
+Trained with the jacorpus DeepSpeed trainer for {summary['step']:,} steps ({summary['tokens']:,} tokens,
+batch {recipe.batch.global_} x {manifest['seq_len']} tokens, ZeRO stage {recipe.deepspeed.zero_stage}, {recipe.deepspeed.precision}).
+
+## Data
+
+Token shards `{recipe.data.shards}` ({manifest['sequences']:,} sequences of {manifest['seq_len']} tokens;
+{recipe.data.eval_fraction:g} of each chunk held out for evaluation).
+
+| source | corpus | weight | documents | sequences | tokens |
+|---|---|---|---|---|---|
+{sources}
+
+## Tokenizer
+
+`{recipe.tokenizer}`: {type(tokenizer).__name__}, {len(tokenizer):,} tokens.
+
+## Final metrics
+
+| metric | value |
+|---|---|
+{metrics}
+
+## Use
+
+```python
+from transformers import AutoTokenizer, {auto}
+tokenizer = AutoTokenizer.from_pretrained("PATH/TO/final"{remote})
+model = {auto}.from_pretrained("PATH/TO/final")
+```
+
+## Recipe
+
+```yaml
+{yaml.safe_dump(recipe.as_dict(), sort_keys=False, allow_unicode=True).strip()}
+```
+
+## Limitations
+
+Trained on the corpora listed above only; it reproduces their style, errors and biases. Check licenses of the
+sources before publishing the weights.
+"""
