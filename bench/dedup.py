@@ -28,10 +28,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-# python puts bench/ first on sys.path, where bench/tokenizers.py would shadow Hugging Face's tokenizers (datatrove
-# imports it); the tests folder gives us the shared-data finder
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
-sys.path.append(str(REPO / "tests"))
+sys.path.append(str(REPO / "tests"))  # the tests folder gives us the shared-data finder
 TEXT_DEDUP = (
     "skipped: `pip download text-dedup` fetches text_dedup-0.4.0 (2024), which pins rich<14 and urllib3<=2.0 "
     "(the project has rich 15, urllib3 2.8) and pulls pyspark, onnxruntime, unisim; it does not install cleanly "

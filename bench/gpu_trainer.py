@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# bench/ itself off the path (bench/tokenizers.py would shadow the tokenizers package); the repo on it (bare checkout)
-sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
+sys.path.insert(0, str(REPO))  # the repo on the path, for a bare checkout without `pip install -e .`
 RESULTS = REPO / "bench" / "results"
 
 SHAPES = {  # vocab padded to a multiple of 64 for tensor cores

@@ -110,7 +110,7 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _raise(where: str, root: yaml.Node | None, errors: list[tuple[tuple[Any, ...], str]]) -> None:
+def raise_recipe_errors(where: str, root: yaml.Node | None, errors: list[tuple[tuple[Any, ...], str]]) -> None:
     lines = []
     for loc, msg in errors:
         line = _line_of(root, loc)
@@ -118,7 +118,7 @@ def _raise(where: str, root: yaml.Node | None, errors: list[tuple[tuple[Any, ...
     raise RecipeError("invalid recipe\n  " + "\n  ".join(lines))
 
 
-def _pydantic_errors(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+def validation_errors(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
     out = []
     for err in exc.errors():
         loc = prefix + tuple(err["loc"])
@@ -141,7 +141,7 @@ def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Rec
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
-        _raise(where, root, _pydantic_errors(exc))
+        raise_recipe_errors(where, root, validation_errors(exc))
     recipe.base_dir = base_dir
 
     errors: list[tuple[tuple[Any, ...], str]] = []
@@ -153,7 +153,7 @@ def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Rec
         try:
             cls.Options.model_validate(spec.options)
         except ValidationError as exc:
-            errors.extend(_pydantic_errors(exc, ("sources", i)))
+            errors.extend(validation_errors(exc, ("sources", i)))
     names = [recipe.source_name(i) for i in range(len(recipe.sources))]
     for i, name in enumerate(names):
         if names.index(name) != i:
@@ -171,9 +171,9 @@ def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Rec
         try:
             cls.Options.model_validate(options or {})
         except ValidationError as exc:
-            errors.extend(_pydantic_errors(exc, ("steps", i, step_name)))
+            errors.extend(validation_errors(exc, ("steps", i, step_name)))
     if errors:
-        _raise(where, root, errors)
+        raise_recipe_errors(where, root, errors)
     return recipe
 
 

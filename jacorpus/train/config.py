@@ -26,7 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jacorpus.pipelines.recipe import RecipeError, _pydantic_errors, _raise
+from jacorpus.pipelines.recipe import RecipeError, validation_errors, raise_recipe_errors
 
 ARCHS = ("gpt2", "roberta", "deberta-v2", "llama")
 
@@ -167,8 +167,8 @@ def parse_train_recipe(text: str, where: str = "<recipe>", base_dir: str = ".", 
     try:
         return TrainRecipe.model_validate(data)
     except ValidationError as exc:
-        _raise(where, root, _pydantic_errors(exc))
-        raise  # unreachable: _raise always raises
+        raise_recipe_errors(where, root, validation_errors(exc))
+        raise  # unreachable: raise_recipe_errors always raises
 
 
 def load_train_recipe(path: str, overrides: dict[str, Any] | None = None) -> TrainRecipe:

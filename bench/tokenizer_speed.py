@@ -1,0 +1,161 @@
+"""Tokenizer bench: encode throughput of exported tokenizers vs transformers' BertJapaneseTokenizer with Sudachi, and
+training time vs corpus size.
+
+    .venv/bin/python bench/tokenizer_speed.py [--quick] [--out bench/results/tokenizers.json]
+
+Text: real Japanese from ../shared/data: MedTxt-CR case reports (tags stripped), neko.txt paragraphs and the CC-ja
+pages, in that order (1.14M characters).
+1. throughput, one process, on the same documents (each below Sudachi's 49,149-byte limit, which the built-in class
+   cannot pass): `builtin` = transformers' BertJapaneseTokenizer(word_tokenizer_type="sudachi", split mode C,
+   WordPiece) loaded with the vocab.txt of our WordPiece build; `wordpiece` = that build as exported (the same class
+   plus long-text cutting and user dictionaries; its ids are checked equal to builtin's); `sentencepiece` and `char` =
+   our fast exports (TOKENIZERS_PARALLELISM=false: one thread, like the others). Best of 3 runs of one batch call;
+   ratios against builtin.
+2. training time (seconds, wall) of a SentencePiece (unigram) and a WordPiece (Sudachi C) tokenizer, vocabulary 8000,
+   on the first N characters of the text for growing N.
+Writes the JSON and a short .md next to it; the last line printed is the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# run as a script, this file's folder comes first on sys.path and this file would shadow the `tokenizers` library
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+
+def _test_helper(relative: str, name: str):
+    """A helper module of the test suite, loaded by path (tests/ and tests/tokenizers/ both have a conftest.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def documents() -> list[str]:
+    shared = _test_helper("tests/conftest.py", "root_conftest").shared_data_dir()
+    medtxt_documents = _test_helper("tests/tokenizers/conftest.py", "tokenizers_conftest").medtxt_documents
+    neko = (shared / "plain_text_ja_neko_aozora" / "neko.txt").read_text(encoding="utf-8")
+    cc = json.loads((shared / "cc_ja_text_abeja_cc_ja" / "dataset.json").read_text(encoding="utf-8"))
+    return (medtxt_documents(shared) + [p for p in neko.split("\n\n") if p.strip()]
+            + [d["text"] for group in cc.values() for d in group])
+
+
+def first_chars(docs: list[str], n: int) -> list[str]:
+    out, total = [], 0
+    for doc in docs:
+        if total >= n:
+            break
+        out.append(doc[: n - total])
+        total += len(out[-1])
+    return out
+
+
+def write_text(docs: list[str], path: Path) -> Path:
+    path.write_text("\n\n".join(d.replace("\n\n", "\n") for d in docs) + "\n", encoding="utf-8")
+    return path
+
+
+def train(kind: str, text: Path, out: Path, vocab: int) -> float:
+    from jacorpus.tokenizers.recipe import parse_tokenizer_recipe
+    from jacorpus.tokenizers.train import train_tokenizer
+
+    specs = {"sentencepiece": "kind: sentencepiece\n", "char": "kind: char\n",
+             "wordpiece": "kind: wordpiece\npretokenizer: {type: sudachi, mode: C}\n"}
+    recipe = parse_tokenizer_recipe(f"name: {kind}\nvocab_size: {vocab}\n" + specs[kind])
+    started = time.perf_counter()
+    train_tokenizer(recipe, [str(text)], str(out), progress=False)
+    return time.perf_counter() - started
+
+
+def best_rate(tokenizer, texts: list[str], runs: int = 3) -> float:
+    chars = sum(map(len, texts))
+    tokenizer(texts[:5], add_special_tokens=False, verbose=False)  # warm-up
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        tokenizer(texts, add_special_tokens=False, verbose=False)
+        best = min(best, time.perf_counter() - started)
+    return chars / best
+
+
+def throughput(docs: list[str], work: Path, quick: bool) -> dict:
+    from transformers import BertJapaneseTokenizer
+
+    from jacorpus.tokenizers.export import load_tokenizer
+
+    train_docs = first_chars(docs, 200_000 if quick else 1_200_000)
+    text = write_text(train_docs, work / "train.txt")
+    for kind in ("wordpiece", "sentencepiece", "char"):
+        train(kind, text, work / kind, 8000)
+    sample = [d for d in docs if len(d.encode()) < 40_000][: 150 if quick else 600]
+    builtin = BertJapaneseTokenizer(
+        vocab_file=str(work / "wordpiece" / "vocab.txt"), word_tokenizer_type="sudachi",
+        sudachi_kwargs={"sudachi_split_mode": "C"}, subword_tokenizer_type="wordpiece", do_lower_case=False,
+    )
+    ours = {kind: load_tokenizer(str(work / kind)) for kind in ("wordpiece", "sentencepiece", "char")}
+    same = all(builtin(d, add_special_tokens=False, verbose=False)["input_ids"]
+               == ours["wordpiece"](d, add_special_tokens=False, verbose=False)["input_ids"] for d in sample)
+    rates = {"builtin_bert_japanese_sudachi": best_rate(builtin, sample)}
+    rates.update({kind: best_rate(tok, sample) for kind, tok in ours.items()})
+    base = rates["builtin_bert_japanese_sudachi"]
+    return {
+        "documents": len(sample), "characters": sum(map(len, sample)), "wordpiece_ids_equal_builtin": same,
+        "chars_per_second": {k: round(v) for k, v in rates.items()},
+        "ratio_vs_builtin": {k: round(v / base, 2) for k, v in rates.items()},
+    }
+
+
+def training_time(docs: list[str], work: Path, quick: bool) -> list[dict]:
+    sizes = [50_000, 100_000, 200_000] if quick else [125_000, 250_000, 500_000, 1_000_000]
+    rows = []
+    for n in sizes:
+        text = write_text(first_chars(docs, n), work / f"size{n}.txt")
+        rows.append({"characters": n, **{kind: round(train(kind, text, work / f"{kind}{n}", 8000), 2)
+                                         for kind in ("sentencepiece", "wordpiece")}})
+    return rows
+
+
+def markdown(result: dict) -> str:
+    t = result["throughput"]
+    lines = ["# Tokenizer bench", "", f"`bench/tokenizer_speed.py{' --quick' if result['quick'] else ''}`, "
+             f"{t['documents']} documents, {t['characters']} characters (MedTxt-CR, neko.txt, CC-ja), one process.", "",
+             "| tokenizer | chars/s | vs BertJapaneseTokenizer+Sudachi |", "|---|---:|---:|"]
+    for name, rate in t["chars_per_second"].items():
+        lines.append(f"| {name} | {rate:,} | {t['ratio_vs_builtin'][name]}x |")
+    same = t["wordpiece_ids_equal_builtin"]
+    lines += ["", f"Exported WordPiece ids equal the built-in class's on every document: {same}.",
+              "", "| training characters | SentencePiece s | WordPiece (Sudachi) s |", "|---:|---:|---:|"]
+    lines += [f"| {r['characters']:,} | {r['sentencepiece']} | {r['wordpiece']} |" for r in result["training_seconds"]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller text and fewer sizes (under 2 minutes)")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "tokenizers.json"))
+    args = parser.parse_args()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    docs = documents()
+    with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
+        work = Path(tmp)
+        result = {"quick": args.quick, "throughput": throughput(docs, work, args.quick),
+                  "training_seconds": training_time(docs, work, args.quick)}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

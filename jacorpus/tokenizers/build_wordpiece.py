@@ -1,0 +1,143 @@
+"""Tokenizers that split words first (Sudachi or MeCab), then WordPiece or SentencePiece within each word.
+
+Training pre-tokenizes the sample with the very tokenizer class that is shipped (a skeleton with only the special
+tokens), so training and inference split text identically. Dictionary terms:
+- with Sudachi, the terms the tokenizer keeps (those occurring in the sample, within ``dictionary_max_share``) are
+  compiled from the dictionary's user.csv into ``sudachi_terms.dic``, which makes them words inside Sudachi's lattice,
+  where they compete with the other words (so か月経過 stays か月|経過 although 月経過 is a term); they also enter the
+  vocabulary (WordPiece entries, or SentencePiece user-defined symbols), so every term Sudachi returns as a word is
+  exactly one token. Terms left out of the vocabulary are left out of that dictionary too: as words they would only
+  be cut into pieces;
+- with MeCab (no compiled user dictionary), the terms are added tokens, cut out leftmost-longest before MeCab runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Iterator
+
+from jacorpus.tokenizers.recipe import TokenizerRecipe
+
+MECAB_KWARGS = {"mecab_dic": "unidic_lite"}
+
+
+def make_tokenizer(recipe: TokenizerRecipe, vocab_file: str | None, spm_file: str | None, terms: list[str],
+                   terms_dic: str | None = None):
+    """The shipped class for this recipe (with MeCab, the dictionary terms become non-special added tokens)."""
+    from tokenizers import AddedToken
+    from transformers import BertJapaneseTokenizer
+
+    from jacorpus.tokenizers.hf_tokenizer import JacorpusJapaneseTokenizer
+
+    roles = recipe.special_roles()
+    extra = [t for t in recipe.special_tokens if t not in roles.values()]
+    common = dict(
+        vocab_file=vocab_file, spm_file=spm_file, do_lower_case=False,
+        subword_tokenizer_type="sentencepiece" if recipe.kind == "sentencepiece" else "wordpiece",
+        unk_token=roles["unk"], sep_token=roles["sep"], pad_token=roles["pad"], cls_token=roles["cls"],
+        mask_token=roles["mask"], model_max_length=recipe.model_max_length, extra_special_tokens=extra or None,
+    )
+    if recipe.pretokenizer.type == "sudachi":
+        tokenizer = JacorpusJapaneseTokenizer(
+            sudachi_user_dict=recipe.user_dict_file(), sudachi_terms_dict=terms_dic,
+            sudachi_split_mode=recipe.pretokenizer.mode, **common,
+        )
+    else:
+        tokenizer = BertJapaneseTokenizer(word_tokenizer_type="mecab", mecab_kwargs=dict(MECAB_KWARGS), **common)
+        tokenizer.add_tokens([AddedToken(t, normalized=True, special=False) for t in terms])
+    return tokenizer
+
+
+def pretokenize(tokenizer, text: str) -> Iterator[tuple[str, bool]]:
+    """(word, is added token) as ``PreTrainedTokenizer.tokenize`` splits text before the subword step."""
+    text, _ = tokenizer.prepare_for_tokenization(text)
+    added = tokenizer._added_tokens_encoder
+    specials = tokenizer.all_special_tokens
+    for piece in tokenizer.tokens_trie.split(text):
+        if not piece:
+            continue
+        if piece in added:
+            yield piece, True
+        else:
+            for word in tokenizer.word_tokenizer.tokenize(piece, never_split=specials):
+                yield word, False
+
+
+def count_words(tokenizer, texts: list[str], progress: bool) -> Counter:
+    from tqdm.auto import tqdm
+
+    words: Counter = Counter()
+    for text in tqdm(texts, desc="split words", unit="doc", disable=not progress):
+        words.update(word for word, is_added in pretokenize(tokenizer, text) if not is_added and word.strip())
+    return words
+
+
+def wordpiece_vocab(recipe: TokenizerRecipe, words: Counter, terms: list[str]) -> list[str]:
+    """Special tokens, dictionary terms, the alphabet (each character alone and as ``##`` continuation, so that no
+    word of known characters becomes unknown), then WordPiece pieces learned from the word counts."""
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers.models import WordPiece
+    from tokenizers.trainers import WordPieceTrainer
+
+    from jacorpus.tokenizers.build_char import select_characters
+
+    chars: Counter = Counter()
+    for word, n in words.items():
+        for ch in word:
+            chars[ch] += n
+    head = list(dict.fromkeys([*recipe.special_tokens, *terms]))
+    budget = max(recipe.vocab_size - len(head), 2)
+    alphabet = select_characters(chars, recipe.character_coverage, budget // 2)
+    model = Tokenizer(WordPiece(unk_token=recipe.special_roles()["unk"]))
+    model.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = WordPieceTrainer(
+        vocab_size=budget, min_frequency=recipe.min_frequency, special_tokens=[], limit_alphabet=len(alphabet),
+        initial_alphabet=alphabet, continuing_subword_prefix="##", show_progress=False,
+    )
+
+    # the trainer counts words itself: feed each word as often as it occurred, 1000 occurrences per string
+    def batches() -> Iterator[str]:
+        for word, n in words.items():
+            full, rest = divmod(n, 1000)
+            if full:
+                block = " ".join([word] * 1000)
+                for _ in range(full):
+                    yield block
+            if rest:
+                yield " ".join([word] * rest)
+
+    model.train_from_iterator(batches(), trainer=trainer)
+    learned = [token for token, _ in sorted(model.get_vocab().items(), key=lambda item: item[1])]
+    vocab = list(dict.fromkeys([*head, *alphabet, *("##" + ch for ch in alphabet), *learned]))
+    return vocab[: max(recipe.vocab_size, len(head))]
+
+
+def build_with_words(recipe: TokenizerRecipe, sample, terms: list[str], work: str, progress: bool):
+    from jacorpus.tokenizers.sudachi_dict import compile_terms_dic
+
+    terms_dic = None
+    if recipe.pretokenizer.type == "sudachi" and terms:
+        terms_dic = os.path.join(work, "sudachi_terms.dic")
+        if not compile_terms_dic(recipe.path(recipe.dictionary), terms, terms_dic[:-4] + ".csv", terms_dic):
+            terms_dic = None  # every kept term is a word of the base dictionary already
+    skeleton_vocab = os.path.join(work, "skeleton_vocab.txt")
+    with open(skeleton_vocab, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(recipe.special_tokens) + "\n")
+    # the skeleton only splits words: any subword model will do
+    skeleton = make_tokenizer(recipe.model_copy(update={"kind": "wordpiece"}), skeleton_vocab, None, terms, terms_dic)
+    words = count_words(skeleton, sample.texts, progress)
+    if recipe.kind == "wordpiece":
+        vocab_file = os.path.join(work, "vocab.txt")
+        with open(vocab_file, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(wordpiece_vocab(recipe, words, terms)) + "\n")
+        return make_tokenizer(recipe, vocab_file, None, terms, terms_dic)
+    from jacorpus.tokenizers.build_sentencepiece import train_spm
+
+    tsv = os.path.join(work, "words.tsv")
+    with open(tsv, "w", encoding="utf-8") as fh:
+        for word, n in words.most_common():
+            if "\t" not in word and "\n" not in word:
+                fh.write(f"{word}\t{n}\n")
+    model_file = train_spm(recipe, tsv, os.path.join(work, "spiece"), terms, tsv=True)
+    return make_tokenizer(recipe, None, model_file, terms, terms_dic)

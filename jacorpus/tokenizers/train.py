@@ -1,0 +1,181 @@
+"""`jacorpus tokenizer train`: sample the corpus, pick the dictionary terms it contains, build, export.
+
+Which class a tokenizer folder holds (all load with ``AutoTokenizer.from_pretrained``; remote code needs
+``trust_remote_code=True``):
+
+- char (any pretokenizer): TokenizersBackend from tokenizer.json;
+- sentencepiece / none: TokenizersBackend converted from the SentencePiece model (compared with SentencePiece);
+- wordpiece or sentencepiece / mecab: BertJapaneseTokenizer (fugashi + unidic-lite);
+- wordpiece or sentencepiece / sudachi: JacorpusJapaneseTokenizer, remote code (BertJapaneseTokenizer that cuts long
+  text and loads its user dictionaries from its folder).
+
+A char tokenizer does not need words at all: its pretokenizer (and user dictionary) only set the Sudachi words that
+``jacorpus.tokenizers.wwm.word_ids`` groups characters by.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from jacorpus.tokenizers.recipe import TokenizerRecipe
+
+
+@dataclass
+class TrainingSample:
+    """The capped corpus sample (kept in memory: the cap bounds it) and what was read."""
+
+    texts: list[str]
+    documents: int = 0
+    characters: int = 0
+
+
+@dataclass
+class TermChoice:
+    """Dictionary terms the tokenizer keeps whole, and those left out with the reason."""
+
+    kept: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def read_sample(recipe: TokenizerRecipe, corpus: list[str], progress: bool) -> TrainingSample:
+    from tqdm.auto import tqdm
+
+    from jacorpus.tokenizers.corpus_text import SampleCap, iter_texts
+
+    cap = SampleCap(recipe.sample_cap.documents, recipe.sample_cap.characters)
+    texts = list(tqdm(iter_texts(corpus, cap), desc="read corpus", unit="doc", disable=not progress))
+    return TrainingSample(texts, len(texts), sum(map(len, texts)))
+
+
+def choose_terms(recipe: TokenizerRecipe, sample: TrainingSample) -> TermChoice:
+    """Terms of the recipe's dictionary that occur in the sample at least ``dictionary_min_count`` times.
+
+    Where terms match anywhere in the text (SentencePiece's user-defined symbols on raw text, added tokens before
+    MeCab), a term found inside a longer run of ASCII letters or digits (AL inside ALT) is left out: it would split
+    that run. Inside Sudachi words a term is only a vocabulary entry, which does no harm.
+    """
+    from jacorpus.tokenizers.dictionary import read_terms
+    from jacorpus.tokenizers.terms import TermMatcher, normalize_term
+
+    choice = TermChoice()
+    if not recipe.dictionary:
+        return choice
+    terms = sorted({normalize_term(row["term"]) for row in read_terms(recipe.path(recipe.dictionary))} - {""})
+    matcher = TermMatcher(terms)
+    occurrences: Counter = Counter()  # leftmost-longest, as the tokenizer will see them
+    inside_words: Counter = Counter()  # found only when ignoring the letter/digit boundary rule
+    for text in sample.texts:
+        text = unicodedata.normalize("NFKC", text)
+        occurrences.update(term for _, _, term in matcher.find_longest(text))
+        inside_words.update(term for _, _, term in matcher.find_all(text, bounded=False))
+        inside_words.subtract(term for _, _, term in matcher.find_all(text, bounded=True))
+    specials = set(recipe.special_tokens)
+    matches_anywhere = recipe.pretokenizer.type != "sudachi"
+    for term in terms:
+        if occurrences[term] < recipe.dictionary_min_count:
+            continue
+        if any(ch.isspace() for ch in term):
+            choice.skipped[term] = "holds a space (SentencePiece pieces and WordPiece words never do)"
+        elif matches_anywhere and inside_words[term] > 0:
+            choice.skipped[term] = "occurs inside longer words of letters or digits"
+        elif term in specials:
+            choice.skipped[term] = "is a special token"
+        else:
+            choice.kept.append(term)
+    limit = int(recipe.vocab_size * recipe.dictionary_max_share)
+    if len(choice.kept) > limit:
+        ranked = sorted(choice.kept, key=lambda t: (-occurrences[t], t))
+        for term in ranked[limit:]:
+            choice.skipped[term] = f"beyond dictionary_max_share ({recipe.dictionary_max_share} of the vocabulary)"
+        kept = set(ranked[:limit])
+        choice.kept = [t for t in choice.kept if t in kept]
+    return choice
+
+
+def iter_lines_for_training(texts: list[str], max_chars: int = 2000) -> Iterator[str]:
+    """Documents as lines no longer than max_chars (SentencePiece skips longer sentences)."""
+    for text in texts:
+        for line in text.split("\n"):
+            line = line.strip()
+            while len(line) > max_chars:
+                cut = max(line.rfind(mark, 0, max_chars) for mark in "。．.!?！？ ")
+                cut = cut + 1 if cut > max_chars // 2 else max_chars
+                yield line[:cut]
+                line = line[cut:].strip()
+            if line:
+                yield line
+
+
+RELOAD_SAMPLE = 50
+PARITY_WARNING = 0.99  # below this share of documents split exactly like SentencePiece, warn
+
+
+def check_reload(recipe: TokenizerRecipe, tokenizer, folder: str, sample: TrainingSample) -> dict[str, Any]:
+    """The saved folder must tokenize like the tokenizer built in memory (and, for SentencePiece on raw text,
+    like SentencePiece itself: the share is recorded, and a low one warned about)."""
+    import warnings
+
+    from jacorpus.tokenizers.export import add_remote_code, load_tokenizer
+
+    if type(tokenizer).__name__ == "JacorpusJapaneseTokenizer":
+        add_remote_code(folder, type(tokenizer).__name__)
+    loaded = load_tokenizer(folder)
+    for text in sample.texts[:RELOAD_SAMPLE]:
+        if loaded(text, verbose=False)["input_ids"] != tokenizer(text, verbose=False)["input_ids"]:
+            raise RuntimeError(f"the saved tokenizer in {folder} tokenizes {text[:60]!r} differently")
+    checks: dict[str, Any] = {}
+    if recipe.kind == "sentencepiece" and recipe.pretokenizer.type == "none":
+        from jacorpus.tokenizers.build_sentencepiece import parity
+
+        result = parity(loaded, os.path.join(folder, "sentencepiece.model"), sample.texts)
+        checks["sentencepiece_parity"] = result
+        if result["same"] < PARITY_WARNING * result["compared"]:
+            warnings.warn(f"{result['compared'] - result['same']} of {result['compared']} documents tokenized "
+                          f"differently from SentencePiece: {result['first_difference']}")
+    return checks
+
+
+def train_tokenizer(recipe: TokenizerRecipe, corpus: list[str], out: str, progress: bool = True) -> dict[str, Any]:
+    """Build the tokenizer and write ``out``; returns the summary also stored in ``jacorpus_tokenizer.json``."""
+    from jacorpus.tokenizers.export import finish_folder
+
+    started = time.perf_counter()
+    sample = read_sample(recipe, corpus, progress)
+    if not sample.texts:
+        raise ValueError(f"no text found in {corpus}")
+    choice = choose_terms(recipe, sample)
+    work = tempfile.mkdtemp(prefix="jacorpus-tok-")
+    staging = out.rstrip("/") + ".partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    os.makedirs(staging)
+    try:
+        if recipe.kind == "char":
+            from jacorpus.tokenizers.build_char import build_char
+
+            tokenizer = build_char(recipe, sample)
+        elif recipe.pretokenizer.type == "none":
+            from jacorpus.tokenizers.build_sentencepiece import build_sentencepiece
+
+            tokenizer = build_sentencepiece(recipe, sample, choice.kept, work, staging)
+        else:
+            from jacorpus.tokenizers.build_wordpiece import build_with_words
+
+            tokenizer = build_with_words(recipe, sample, choice.kept, work, progress)
+        tokenizer.save_pretrained(staging)
+        checks = check_reload(recipe, tokenizer, staging, sample)
+        summary = finish_folder(recipe, tokenizer, staging, sample, choice,
+                                round(time.perf_counter() - started, 2), checks)
+        if os.path.isdir(out):
+            shutil.rmtree(out)
+        os.replace(staging, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+    return summary

@@ -1,0 +1,167 @@
+"""Every tokenizer kind, built from a real corpus directory: loads with AutoTokenizer, round-trips, keeps terms."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import unicodedata
+
+import pytest
+from transformers import AutoTokenizer
+
+from jacorpus.tokenizers.align import token_spans
+from jacorpus.tokenizers.export import load_tokenizer
+from jacorpus.tokenizers.sudachi_split import SudachiWords
+from jacorpus.tokenizers.terms import TermMatcher
+
+from .conftest import RECIPES
+
+CLASSES = {"char": "TokenizersBackend", "sp": "TokenizersBackend", "sp_dict": "TokenizersBackend",
+           "sp_bpe": "TokenizersBackend", "wp_mecab": "BertJapaneseTokenizer",
+           "wp_dict": "JacorpusJapaneseTokenizer", "sp_sudachi": "JacorpusJapaneseTokenizer"}
+REMOTE = {"wp_dict", "sp_sudachi"}
+
+
+def no_space_nfkc(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def kept_terms(folder) -> list[str]:
+    return (folder / "dictionary_terms.txt").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_loads_with_auto_tokenizer_and_special_tokens(tokenizers, name):
+    folder = tokenizers[name]
+    if name in REMOTE:
+        with pytest.raises(ValueError, match="trust_remote_code"):
+            AutoTokenizer.from_pretrained(folder)
+        tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+    else:
+        tok = AutoTokenizer.from_pretrained(folder)
+    assert type(tok).__name__ == CLASSES[name]
+    assert tok.convert_tokens_to_ids(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]) == [0, 1, 2, 3, 4]
+    assert (tok.pad_token, tok.mask_token, tok.cls_token, tok.sep_token) == ("[PAD]", "[MASK]", "[CLS]", "[SEP]")
+    ids = tok("症例は70歳の男性。")["input_ids"]
+    assert ids[0] == 2 and ids[-1] == 3 and len(ids) > 3
+    assert len(tok) <= RECIPES[name]["vocab_size"]
+    summary = json.loads((folder / "jacorpus_tokenizer.json").read_text(encoding="utf-8"))
+    assert summary["class"] == CLASSES[name] and summary["remote_code"] == (name in REMOTE)
+    assert summary["documents"] == 148 and (folder / "README.md").read_text(encoding="utf-8").startswith("# Tokenizer")
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_round_trips_real_text(tokenizers, name, medtxt):
+    tok = load_tokenizer(str(tokenizers[name]))
+    failures = []
+    for doc in medtxt:
+        ids = tok(doc, add_special_tokens=False)["input_ids"]
+        if tok.unk_token_id in ids:
+            continue  # an unknown character cannot come back
+        if no_space_nfkc(tok.decode(ids)) != no_space_nfkc(doc):
+            failures.append(doc[:40])
+    assert not failures
+    if name.startswith("sp"):  # byte fallback: nothing is unknown
+        assert all(tok.unk_token_id not in tok(d)["input_ids"] for d in medtxt)
+
+
+@pytest.mark.parametrize("name", ["sp", "sp_dict", "sp_bpe"])
+def test_fast_sentencepiece_tokenizes_exactly_like_sentencepiece(tokenizers, name, shared_data):
+    import sentencepiece as spm
+
+    folder = tokenizers[name]
+    checks = json.loads((folder / "jacorpus_tokenizer.json").read_text(encoding="utf-8"))["checks"]
+    assert checks["sentencepiece_parity"]["same"] == checks["sentencepiece_parity"]["compared"] == 148
+    sp = spm.SentencePieceProcessor(model_file=str(folder / "sentencepiece.model"))
+    tok = load_tokenizer(str(folder))
+    neko = (shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_text(encoding="utf-8")
+    unseen = [p for p in neko.split("\n\n") if p.strip()][:300]  # text the tokenizer was not trained on
+    for text in unseen:
+        ours = tok.convert_ids_to_tokens(tok(text, add_special_tokens=False)["input_ids"])
+        assert ours == sp.encode(text, out_type=str)
+
+
+def test_sudachi_tokenizer_splits_like_sudachi_with_the_terms_dictionary(tokenizers, medtxt):
+    folder = tokenizers["wp_dict"]
+    tok = load_tokenizer(str(folder))
+    assert not (folder / "sudachi_user.dic").exists()  # the recipe gives no user_dict of its own
+    sudachi = SudachiWords("C", [str(folder / "sudachi_terms.dic")])
+    for doc in medtxt[:20]:
+        norm = unicodedata.normalize("NFKC", doc)
+        pieces = tok.tokenize(doc)
+        words = [w for word in sudachi.words(norm) for w in word.split()]
+        rebuilt, word = [], ""
+        for piece in pieces:  # glue WordPiece continuations back into words
+            if piece.startswith("##"):
+                word += piece[2:]
+            else:
+                if word:
+                    rebuilt.append(word)
+                word = piece
+        rebuilt.append(word)
+        unknown = pieces.count("[UNK]")
+        assert len(rebuilt) == len(words) and sum(a != b for a, b in zip(rebuilt, words)) == unknown
+
+
+@pytest.mark.parametrize("name, minimum", [("sp_dict", 0.9), ("sp_bpe", 1.0), ("wp_dict", 0.95)])
+def test_dictionary_terms_stay_whole(tokenizers, name, minimum, medtxt):
+    folder = tokenizers[name]
+    tok = load_tokenizer(str(folder))
+    terms = kept_terms(folder)
+    assert len(terms) > 300
+    for term in terms:  # alone, every kept term is one token
+        tokens = [t for t in tok.tokenize(term) if t != "▁"]
+        assert tokens == [term] or tokens == ["▁" + term], (term, tokens)
+    matcher, whole, total = TermMatcher(terms), 0, 0
+    for doc in medtxt:  # in running text, occurrences that are one token
+        norm, _, spans = token_spans(tok, doc)
+        span_set = set(spans)
+        for start, end, _ in matcher.find_longest(norm):
+            total += 1
+            whole += (start, end) in span_set
+    assert total > 1000 and whole / total >= minimum
+    assert "非代償性肝硬変" in tok.tokenize("非代償性肝硬変と診断した。")
+
+
+def test_without_dictionary_terms_are_split(tokenizers, dict_build):
+    tok = load_tokenizer(str(tokenizers["wp_mecab"]))
+    assert len(tok.tokenize("非代償性肝硬変")) > 1
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_long_text_never_crashes(tokenizers, name, medtxt):
+    tok = load_tokenizer(str(tokenizers[name]))
+    text = "".join(medtxt).replace("\n", "")  # one line of ~86,000 characters, ~250 KB
+    assert len(text.encode()) > 5 * 49_149
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert len(ids) > 20_000
+    if name.startswith("sp") and name != "sp_sudachi":
+        assert no_space_nfkc(tok.decode(ids)) == no_space_nfkc(text)
+
+
+def test_remote_tokenizer_pickles_and_moves(tokenizers, tmp_path, medtxt):
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(tokenizers["wp_dict"], moved)  # the user dictionary is found inside the folder, wherever it is
+    tok = AutoTokenizer.from_pretrained(moved, trust_remote_code=True)
+    clone = pickle.loads(pickle.dumps(tok))
+    assert clone(medtxt[0])["input_ids"] == tok(medtxt[0])["input_ids"]
+    assert tok.tokenize("原発性胆汁性胆管炎") == ["原発性胆汁性胆管炎"]
+
+
+def test_cli_train_and_recipe_error(corpus_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from jacorpus.cli import app
+
+    recipe = tmp_path / "char.yaml"
+    recipe.write_text("name: c\nkind: char\nvocab_size: 500\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["tokenizer", "train", str(recipe), "--corpus", str(corpus_dir),
+                                      "--out", str(tmp_path / "tok"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "148 documents" in result.output and (tmp_path / "tok" / "tokenizer.json").exists()
+    recipe.write_text("kind: wordpiece\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["tokenizer", "train", str(recipe), "--corpus", str(corpus_dir),
+                                      "--out", str(tmp_path / "tok2")])
+    assert result.exit_code == 2 and "pretokenizer.type: wordpiece needs words first" in result.output
