@@ -22,8 +22,19 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	$(BIN)/python -c "import fasttext; assert hasattr(fasttext, 'train_supervised')"
 	touch $@
 
+# The whole path on the bundled data: corpus -> dictionary -> tokenizer -> token shards -> tiny GPT-2 -> cards.
 demo: $(STAMP)
 	$(BIN)/jacorpus corpus run recipes/demo.yaml --workers 2 --overwrite
+	$(BIN)/jacorpus dict build --corpus out/demo --seed data/demo/medical/manbyo-subset.csv --out out/demo-dict --no-progress
+	$(BIN)/jacorpus tokenizer train recipes/tokenizers/demo.yaml --corpus out/demo --out out/tok/demo
+	$(BIN)/jacorpus tokenizer eval out/tok/demo --text out/demo --terms out/demo-dict
+	rm -rf out/train/demo
+	$(BIN)/jacorpus train prepare --corpus out/demo --tokenizer out/tok/demo --seq-len 128 --out out/shards/demo \
+	  --workers 2 --overwrite --no-progress
+	OMP_NUM_THREADS=1 $(BIN)/jacorpus train run recipes/train/demo.yaml --no-progress
+	$(BIN)/jacorpus card out/demo
+	@echo "corpus: out/demo (dataset card out/demo/README.md)  dictionary: out/demo-dict  tokenizer: out/tok/demo"
+	@echo "model: out/train/demo/final (model card README.md inside)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -9,7 +9,6 @@ funnel, dedup statistics, distributions, samples, the exact recipe and library v
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import pyarrow as pa
@@ -163,6 +162,4 @@ def write_card(directory: str, pretty_name: str | None = None) -> tuple[str, lis
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     DatasetCard.load(path, ignore_metadata_errors=False)  # re-parse: the header must be valid card metadata
-    for note in notes:
-        warnings.warn(note, stacklevel=2)
     return path, notes
