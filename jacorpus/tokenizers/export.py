@@ -98,7 +98,12 @@ def card(s: dict[str, Any]) -> str:
     pre = s["pretokenizer"]
     words = {"none": "none (raw text)", "sudachi": f"Sudachi (sudachidict_core, split mode {pre['mode']})",
              "mecab": "MeCab (fugashi + unidic-lite)"}[pre["type"]]
+    from huggingface_hub import ModelCardData
+
+    metadata = ModelCardData(language=["ja"], library_name="transformers",
+                             tags=["jacorpus", "tokenizer", s["kind"]] + (["custom_code"] if s["remote_code"] else []))
     lines = [
+        "---", metadata.to_yaml(), "---", "",
         f"# Tokenizer `{s['name']}`", "",
         "Built by `jacorpus tokenizer train` from the recipe below.", "",
         f"- kind: **{s['kind']}**" + (f" ({s['model']})" if s["model"] else ""),

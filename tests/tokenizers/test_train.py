@@ -47,7 +47,11 @@ def test_loads_with_auto_tokenizer_and_special_tokens(tokenizers, name):
     assert len(tok) <= RECIPES[name]["vocab_size"]
     summary = json.loads((folder / "jacorpus_tokenizer.json").read_text(encoding="utf-8"))
     assert summary["class"] == CLASSES[name] and summary["remote_code"] == (name in REMOTE)
-    assert summary["documents"] == 148 and (folder / "README.md").read_text(encoding="utf-8").startswith("# Tokenizer")
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(folder / "README.md", ignore_metadata_errors=False)  # a valid Hub card with metadata
+    assert summary["documents"] == 148 and card.text.lstrip().startswith("# Tokenizer")
+    assert card.data.language == ["ja"] and "tokenizer" in card.data.tags
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))

@@ -76,6 +76,10 @@ def test_gpt2_trains_evaluates_and_exports_a_generating_model(gpt2_run):
     assert [r["step"] for r in records if r.get("kind") == "eval"] == [4, 8]
     final = Path(summary["export"])
     assert (final / "model.safetensors").exists() and "eval_ppl" in (final / "README.md").read_text()
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(final / "README.md", ignore_metadata_errors=False)  # a valid Hub model card
+    assert card.data.language == ["ja"] and card.data.library_name == "transformers"
     tokenizer = AutoTokenizer.from_pretrained(final)
     model = AutoModelForCausalLM.from_pretrained(final)
     assert model.config.model_type == "gpt2" and model.config._attn_implementation == "sdpa"
