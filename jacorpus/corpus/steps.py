@@ -90,11 +90,7 @@ def load_builtin_steps() -> dict[str, type[JaStep]]:
     import importlib
 
     for module in BUILTIN_STEP_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # a module of an area not built yet must not break the others
-            if not module.startswith(exc.name or "\0"):
-                raise
+        importlib.import_module(module)
     return STEP_TYPES
 
 
