@@ -51,16 +51,22 @@ class Source(JaStep):
             for match in matches:
                 if not os.path.isdir(match):
                     found.append(match)
-                    # origin (and so the id) names a file as the recipe does: absolute stays absolute, relative
-                    # stays relative to the recipe, so ids survive moving the recipe or moving recipe and data together
-                    shown = os.path.normpath(match) if absolute else os.path.relpath(match, self.base_dir)
-                    self._display[match] = shown.replace(os.sep, "/")
+                    self._display[match] = self._shown(match, absolute)
         return list(dict.fromkeys(found))
 
+    def _shown(self, path: str, absolute_pattern: bool) -> str:
+        """How ``origin`` (and so the id) names a file: relative to the recipe folder when the file is inside it, so
+        ids survive moving recipe and data together; as the recipe wrote it (absolute) when it lies elsewhere, so
+        ids do not depend on where the recipe file sits."""
+        relative = os.path.relpath(path, self.base_dir)
+        inside = not relative.startswith(os.pardir + os.sep) and relative != os.pardir
+        shown = relative if inside or not absolute_pattern else os.path.normpath(path)
+        return shown.replace(os.sep, "/")
+
     def display_path(self, path: str) -> str:
-        """Path as written into ``origin`` and ids (see ``files``)."""
+        """Path as written into ``origin`` and ids (see ``_shown``)."""
         if path not in self._display:
-            self._display[path] = os.path.relpath(path, self.base_dir).replace(os.sep, "/")
+            self._display[path] = self._shown(path, os.path.isabs(path))
         return self._display[path]
 
     # -- building documents --------------------------------------------------------------------------------------
