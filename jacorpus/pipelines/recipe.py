@@ -127,17 +127,24 @@ def validation_errors(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> lis
     return out
 
 
-def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Recipe:
-    from jacorpus.corpus.sources import SOURCE_TYPES
-    from jacorpus.corpus.steps import load_builtin_steps
-
+def read_yaml_mapping(text: str, where: str, expected: str) -> tuple[yaml.Node | None, dict[str, Any]]:
+    """The YAML node tree (for line numbers in errors) and the data of a recipe that must be a mapping.
+    Shared by corpus, tokenizer and training recipes."""
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RecipeError(f"{where}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise RecipeError(f"{where}: a recipe is a YAML mapping with name, sources, steps, output")
+        raise RecipeError(f"{where}: {expected}")
+    return root, data
+
+
+def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Recipe:
+    from jacorpus.corpus.sources import SOURCE_TYPES
+    from jacorpus.corpus.steps import load_builtin_steps
+
+    root, data = read_yaml_mapping(text, where, "a recipe is a YAML mapping with name, sources, steps, output")
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jacorpus.pipelines.recipe import RecipeError, validation_errors, raise_recipe_errors
+from jacorpus.pipelines.recipe import RecipeError, raise_recipe_errors, read_yaml_mapping, validation_errors
 
 # special-token spellings and the role each plays; both BERT and RoBERTa spellings are understood
 SPECIAL_ROLES = {
@@ -127,13 +127,7 @@ def _cross_field_errors(r: TokenizerRecipe) -> list[tuple[tuple[Any, ...], str]]
 
 
 def parse_tokenizer_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> TokenizerRecipe:
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{where}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RecipeError(f"{where}: a tokenizer recipe is a YAML mapping with at least `kind`")
+    root, data = read_yaml_mapping(text, where, "a tokenizer recipe is a YAML mapping with at least `kind`")
     data.setdefault("pretokenizer", {})
     if data.get("pretokenizer") is None:
         data["pretokenizer"] = {}

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jacorpus.pipelines.recipe import RecipeError, validation_errors, raise_recipe_errors
+from jacorpus.pipelines.recipe import RecipeError, raise_recipe_errors, read_yaml_mapping, validation_errors
 
 ARCHS = ("gpt2", "roberta", "deberta-v2", "llama")
 
@@ -150,13 +150,7 @@ def resolve_paths(data: dict[str, Any], base_dir: str) -> dict[str, Any]:
 
 def parse_train_recipe(text: str, where: str = "<recipe>", base_dir: str = ".", overrides: dict[str, Any] | None = None) -> TrainRecipe:
     """Validate a training recipe. ``overrides`` maps dotted keys ("data.shards", "max_steps") to values."""
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{where}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RecipeError(f"{where}: a training recipe is a YAML mapping (model, tokenizer, data, batch, ...)")
+    root, data = read_yaml_mapping(text, where, "a training recipe is a YAML mapping (model, tokenizer, data, batch, ...)")
     data = resolve_paths(data, base_dir)
     for dotted, value in (overrides or {}).items():
         node = data

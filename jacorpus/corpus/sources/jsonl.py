@@ -11,6 +11,22 @@ from jacorpus.corpus.sources.base import Source, SourceOptions, register_source
 from jacorpus.corpus.sources.text import lines_of
 
 
+def json_objects(source: Source, path: str, encoding: str = "utf-8") -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each JSON line; a line that is not a JSON object is an error entry, then skipped."""
+    for number, offset, line in lines_of(path, encoding, source):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            source.error(path, {"line": number, "byte": offset}, f"invalid JSON: {exc}")
+            continue
+        if not isinstance(record, dict):
+            source.error(path, {"line": number, "byte": offset}, "a JSON line must be an object")
+            continue
+        yield number, record
+
+
 class JsonlOptions(SourceOptions):
     text_field: str = "text"
     id_field: str | None = "id"
@@ -22,16 +38,9 @@ class JsonlSource(Source):
 
     def read_file(self, path: str) -> Iterator[Document]:
         opts: JsonlOptions = self.options
-        for number, offset, line in lines_of(path, "utf-8", self):
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                self.error(path, {"line": number, "byte": offset}, f"invalid JSON: {exc}")
-                continue
-            if not isinstance(record, dict) or not isinstance(record.get(opts.text_field), str):
-                self.error(path, {"line": number, "byte": offset}, f"no string field {opts.text_field!r}")
+        for number, record in json_objects(self, path):
+            if not isinstance(record.get(opts.text_field), str):
+                self.error(path, {"line": number}, f"no string field {opts.text_field!r}")
                 continue
             text = record.pop(opts.text_field)
             doc_id = record.pop(opts.id_field, None) if opts.id_field else None

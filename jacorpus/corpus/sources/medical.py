@@ -18,12 +18,12 @@ import io
 import re
 from typing import Any, Iterable, Iterator, Literal
 
-import orjson
 from datatrove.data import Document
 from pydantic import field_validator, model_validator
 
 from jacorpus.corpus.sources.base import Source, SourceError, SourceOptions, register_source
 from jacorpus.corpus.sources.compression import open_counted
+from jacorpus.corpus.sources.jsonl import json_objects
 from jacorpus.corpus.sources.text import lines_of
 
 TABLE_FORMATS = ("jsonl", "csv", "tsv")
@@ -132,17 +132,7 @@ class MedicalSource(Source):
 
     # -- formats ---------------------------------------------------------------------------------------------
     def _jsonl_records(self, path: str):
-        for number, offset, line in lines_of(path, self.options.encoding, self):
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                self.error(path, {"line": number, "byte": offset}, f"invalid JSON: {exc}")
-                continue
-            if not isinstance(record, dict):
-                self.error(path, {"line": number, "byte": offset}, "a JSON line must be an object")
-                continue
+        for number, record in json_objects(self, path, self.options.encoding):
             yield (f"L{number}", *self._split_record(record))
 
     def _csv_records(self, path: str, delimiter: str):
