@@ -27,7 +27,7 @@ def attempt_root(stage_dir: str) -> str:
     return os.path.join(stage_dir, ".jacorpus", "spark")
 
 
-def run_stage_task(stage: Stage, rank: int, world_size: int, attempt: str) -> bool:
+def run_stage_task(stage: Stage, rank: int, world_size: int, attempt: str, fail_once: str | None = None) -> bool:
     """Run one rank of a stage in an attempt directory and commit it; False when another attempt committed first."""
     root = attempt_root(stage.output_dir)
     work = os.path.join(root, "attempts", f"{rank:05d}-{attempt}")
@@ -43,8 +43,9 @@ def run_stage_task(stage: Stage, rank: int, world_size: int, attempt: str) -> bo
         data = step(data, rank, world_size)
     for _ in data or ():
         pass
-    marker = os.path.join(root, f"failed-once-{rank:05d}")
-    if os.environ.get(FAIL_ONCE_ENV) == f"{stage.index}:{rank}" and not os.path.exists(marker):
+    # kept after the run (outside the attempt root), so a test can see the failure really happened
+    marker = os.path.join(stage.output_dir, ".jacorpus", f"failed-once-{rank:05d}")
+    if fail_once == f"{stage.index}:{rank}" and not os.path.exists(marker):
         open(marker, "w").close()
         raise RuntimeError(f"injected failure of stage {stage.index} rank {rank} after writing its shards")
     os.makedirs(os.path.dirname(committed), exist_ok=True)
@@ -97,14 +98,14 @@ def spark_session(master: str | None, app_name: str, conf: dict[str, str] | None
     return builder.getOrCreate()
 
 
-def _task_runner(stage: Stage, world_size: int):
+def _task_runner(stage: Stage, world_size: int, fail_once: str | None):
     def run_partition(ranks: Iterator[int]) -> Iterator[tuple[int, bool]]:
         from pyspark import TaskContext
 
         ctx = TaskContext.get()
         for rank in ranks:
             attempt = f"{ctx.stageId()}-{ctx.attemptNumber()}-{uuid.uuid4().hex[:8]}"
-            yield rank, run_stage_task(stage, rank, world_size, attempt)
+            yield rank, run_stage_task(stage, rank, world_size, attempt, fail_once)
 
     return run_partition
 
@@ -121,7 +122,9 @@ def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = Fal
             todo = [rank for rank in range(plan.tasks) if rank not in done]
             if todo:
                 sc.setJobDescription(f"{plan.recipe.name}: stage {stage.index}")
-                sc.parallelize(todo, numSlices=len(todo)).mapPartitions(_task_runner(stage, plan.tasks)).collect()
+                # read on the driver: executors' Python workers do not see environment changes made after start-up
+                runner = _task_runner(stage, plan.tasks, os.environ.get(FAIL_ONCE_ENV))
+                sc.parallelize(todo, numSlices=len(todo)).mapPartitions(runner).collect()
                 publish_commits(stage, plan.tasks)
             if stage.global_step is not None:
                 work = os.path.join(plan.work_dir, f"global{stage.index}")

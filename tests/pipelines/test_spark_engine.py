@@ -75,6 +75,7 @@ def test_failed_task_attempt_is_retried_without_duplicates(recipe, tmp_path, spa
     manifest = run_spark(build_plan(recipe, str(tmp_path / "spark")), spark=spark)
     assert comparable(manifest) == comparable(reference)
     out = tmp_path / "spark"
+    assert (out / ".jacorpus" / "failed-once-00001").exists()  # the first attempt really failed
     assert sorted(p.name for p in out.glob("shard-*")) == sorted(s["file"] for s in manifest["shards"])
     assert datasets.load_from_disk(str(out))["id"] == datasets.load_from_disk(str(tmp_path / "local"))["id"]
 

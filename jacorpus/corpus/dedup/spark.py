@@ -1,0 +1,489 @@
+"""The dedup step's corpus-wide pass on Spark executors; it writes the very files the local ``prepare`` writes.
+
+- scan: one Spark task per stage task (``spark.range(n, numPartitions=n).mapInArrow``), the same pure functions as
+  ``scan.py`` (shingles, MinHash, band keys, exact keys, line keys); records come out as Arrow batches: key rows
+  ``(key, doc)`` and one doc row ``(doc, priority, id, source)`` per document. MinHash signatures are written per
+  task to ``signatures/<rank>.arrow`` (temporary name, then rename: a retried task rewrites the same file).
+- candidates: group by key. Each bucket links its smallest document to every other member (star edges: O(n) edges
+  for a bucket of n, never all pairs), plus neighbours in document order when verifying (as ``lsh.bucket_edges``).
+- verify: edges range-partitioned by their first document and sorted; executors re-read texts by address.
+- connected components: large-star / small-star (Kiveris et al. 2014) over the edge DataFrame, each round
+  checkpointed; it stops when every component is a star around its smallest member (= the union-find root).
+- keepers: ``min((priority, address, id))`` per component, as ``clusters.choose_keepers``; ``decisions/<rank>.arrow``
+  written by one task per rank.
+- lines: line keys counted with a partial-aggregated group-by; the frequent ones range-sorted and written in parts
+  that the driver concatenates (streamed) into ``frequent_lines.npy``.
+
+Skew: per-key aggregations (bucket minimum, neighbour minimum, counts) are combined map-side, so a giant bucket or
+cluster sends at most one value per partition to its key. The joins that hand those values back to the members
+(bucket -> members, hub -> neighbours, root -> members) go through ``skew_safe_join``: a key with more rows than
+``spark.jacorpus.dedup.heavyKeyRows`` is joined map-side against a broadcast of its one row, so a giant cluster
+is not one task's work (Spark's adaptive skew join does not apply: one side is an aggregate). pyspark is imported
+inside functions (the CLI imports this package at startup).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+import warnings
+from typing import Any, Iterator
+
+import numpy as np
+import pyarrow as pa
+from loguru import logger
+
+from jacorpus.corpus.dedup.prepare import DECISION_SCHEMA, fingerprint
+from jacorpus.corpus.dedup.spill import KEY_DOC, KEY_ONLY, partition_count
+from jacorpus.corpus.dedup.stage_io import StageLayout, arrow_numbers
+from jacorpus.corpus.shards import atomic_write_text
+
+KEY_SCHEMA = pa.schema([("key", pa.int64())])  # uint64 keys travel as their int64 bit pattern
+KEY_DDL = "key long"
+RECORD_DDL = "key long, doc long, prio int, id string, source string, has_key boolean"
+VERIFY_CHUNK_EDGES = 64  # at most 128 texts fetched at once
+RECORD_SCHEMA = pa.schema([
+    ("key", pa.int64()), ("doc", pa.int64()), ("prio", pa.int32()),
+    ("id", pa.string()), ("source", pa.string()), ("has_key", pa.bool_()),
+])
+MAX_ROUNDS = 100  # large-star/small-star needs O(log^2 n) rounds; a component of 2^50 documents fits
+HEAVY_KEY_CONF = "spark.jacorpus.dedup.heavyKeyRows"  # a join key with more rows than this is joined by broadcast
+HEAVY_KEY_ROWS = 100_000
+
+
+def _replace_atomically(path: str, write) -> None:
+    tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"  # unique per attempt: a speculative twin never shares it
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _write_ipc(path: str, table: pa.Table) -> None:
+    def write(tmp: str) -> None:
+        with pa.ipc.new_file(tmp, table.schema) as writer:
+            writer.write_table(table)
+
+    _replace_atomically(path, write)
+
+
+# -- scan (executors) -----------------------------------------------------------------------------------------
+def scan_records(options: Any, stage_dir: str, work_dir: str, rank: int, start: int, bands: int, rows: int,
+                 fail_once: bool = False) -> Iterator[pa.RecordBatch]:
+    """One stage task's records, with the same keys as ``scan.scan_rank`` (see there).
+
+    ``fail_once`` (tests): fail the first attempt after it streamed its records and wrote its signatures.
+    """
+    from jacorpus.corpus.dedup.minhash import MinHasher
+    from jacorpus.corpus.dedup.scan import signature_schema
+    from jacorpus.corpus.dedup.shingles import Shingler
+
+    minhash = options.method == "minhash"
+    shingler = Shingler(options.unit, options.ngram) if minhash else None
+    hasher = MinHasher(options.num_perm, options.seed, options.scheme) if minhash else None
+    sig_schema = signature_schema(options.num_perm, options.scheme)
+    sig_writer, sig_path, sig_tmp = None, "", ""
+    if minhash:  # streamed to a name of this attempt's own, renamed once complete
+        os.makedirs(os.path.join(work_dir, "signatures"), exist_ok=True)
+        sig_path = os.path.join(work_dir, "signatures", f"{rank:05d}.arrow")
+        sig_tmp = f"{sig_path}.{uuid.uuid4().hex[:8]}.tmp"
+        sig_writer = pa.ipc.new_file(sig_tmp, sig_schema)
+    try:
+        yield from _scan_batches(options, stage_dir, rank, start, bands, rows, shingler, hasher, sig_writer, sig_schema)
+        marker = os.path.join(work_dir, f"failed-once-{rank:05d}")
+        if fail_once and not os.path.exists(marker):
+            open(marker, "w").close()
+            raise RuntimeError(f"injected failure of the dedup scan of rank {rank}")
+        if sig_writer is not None:
+            sig_writer.close()
+            os.replace(sig_tmp, sig_path)
+    finally:
+        if sig_tmp and os.path.exists(sig_tmp):  # a failed attempt leaves no partial file
+            os.remove(sig_tmp)
+
+
+def _scan_batches(options: Any, stage_dir: str, rank: int, start: int, bands: int, rows: int,
+                  shingler: Any, hasher: Any, sig_writer: Any, sig_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    from jacorpus.corpus.dedup.clusters import source_priority
+    from jacorpus.corpus.dedup.exact import exact_keys
+    from jacorpus.corpus.dedup.lines import document_line_keys
+    from jacorpus.corpus.dedup.lsh import band_keys
+    from jacorpus.corpus.dedup.stage_io import iter_rank_batches
+
+    method = options.method
+    doc = start
+    for batch in iter_rank_batches(stage_dir, rank, ["id", "text", "source"]):
+        texts = batch.column("text").to_pylist()
+        index = np.arange(doc, doc + len(texts), dtype=np.int64)
+        doc += len(texts)
+        if method == "lines":
+            keys = [document_line_keys(t) for t in texts]
+            flat = np.concatenate(keys) if keys else np.empty(0, dtype=np.uint64)
+            yield pa.record_batch([arrow_numbers(flat.view(np.int64))], schema=KEY_SCHEMA)
+            continue
+        sources = batch.column("source").to_pylist()
+        if method == "exact":
+            keys = exact_keys(texts)
+            has_key = keys != 0
+            key_docs = index[has_key]
+            keys = keys[has_key]
+        else:
+            hashes, counts = shingler.hash_batch(texts)
+            signatures = hasher.signatures_flat(hashes, counts)
+            has_key = counts > 0
+            keys = band_keys(signatures[has_key], bands, rows).ravel()
+            key_docs = np.repeat(index[has_key], bands)
+            values = arrow_numbers(signatures.ravel())
+            columns = [batch.column("id"), pa.FixedSizeListArray.from_arrays(values, options.num_perm)]
+            sig_writer.write_batch(pa.record_batch(columns, schema=sig_schema))
+        prio = source_priority(sources, list(options.priority)).astype(np.int32)
+        n, k = len(texts), int(keys.size)
+        yield pa.record_batch([
+            pa.concat_arrays([arrow_numbers(keys.view(np.int64)), pa.nulls(n, pa.int64())]),
+            arrow_numbers(np.concatenate((key_docs, index))),
+            pa.concat_arrays([pa.nulls(k, pa.int32()), arrow_numbers(prio)]),
+            pa.concat_arrays([pa.nulls(k, pa.string()), batch.column("id").cast(pa.string())]),
+            pa.concat_arrays([pa.nulls(k, pa.string()), batch.column("source").cast(pa.string())]),
+            pa.concat_arrays([pa.nulls(k, pa.bool_()), arrow_numbers(has_key)]),
+        ], schema=RECORD_SCHEMA)
+
+
+def _scanner(options: Any, layout: StageLayout, work_dir: str, bands: int, rows: int):
+    from jacorpus.pipelines.spark import FAIL_ONCE_ENV
+
+    stage_dir, ranks, starts = layout.stage_dir, list(layout.ranks), [int(s) for s in layout.starts]
+    fail = os.environ.get(FAIL_ONCE_ENV, "")  # read on the driver: executors do not see its later environment
+
+    def scan(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for slot in batch.column(0).to_pylist():
+                rank = ranks[slot]
+                fail_once = fail == f"dedup:{rank}"
+                yield from scan_records(options, stage_dir, work_dir, rank, starts[slot], bands, rows, fail_once)
+
+    return scan
+
+
+def scan_frame(spark, options: Any, layout: StageLayout, work_dir: str, bands: int, rows: int):
+    """Records of every stage task: one Spark task per stage task (``range`` puts value i in partition i)."""
+    n = len(layout.ranks)
+    schema = KEY_DDL if options.method == "lines" else RECORD_DDL
+    slots = spark.range(0, n, 1, numPartitions=max(n, 1))
+    return slots.mapInArrow(_scanner(options, layout, work_dir, bands, rows), schema)
+
+
+# -- entry point (driver) ---------------------------------------------------------------------------------------
+def prepare_dedup_spark(spark, options: Any, stage_dir: str, work_dir: str) -> dict[str, Any]:
+    """``prepare.prepare_dedup`` on Spark: same ``DONE.json`` fingerprint, stats and decision files."""
+    from jacorpus.corpus.dedup.lsh import resolve_bands
+
+    layout = StageLayout(stage_dir)
+    fp = fingerprint(options, layout)
+    done_path = os.path.join(work_dir, "DONE.json")
+    if os.path.exists(done_path):
+        with open(done_path, encoding="utf-8") as fh:
+            done = json.load(fh)
+        if done["fingerprint"] == fp:
+            return done["stats"]
+    shutil.rmtree(work_dir, ignore_errors=True)  # no partial state is reused: a Spark prepare reruns whole
+    os.makedirs(work_dir, exist_ok=True)
+    bands, rows = 1, 0
+    if options.method == "minhash":
+        bands, rows = resolve_bands(options.threshold, options.num_perm, options.bands, options.rows)
+    # "partitions" as the local engine reports it (its spill partitions), so both engines' stats are equal
+    if options.method == "lines":
+        shard_bytes = sum(
+            os.path.getsize(os.path.join(stage_dir, f)) for f in os.listdir(stage_dir)
+            if f.startswith("shard-") and f.endswith(".arrow")
+        )
+        parts = partition_count(shard_bytes // 30, KEY_ONLY.itemsize, options.memory_mb)
+    else:
+        parts = partition_count(layout.total * bands, KEY_DOC.itemsize, options.memory_mb)
+    stats: dict[str, Any] = {"method": options.method, "docs": layout.total, "partitions": parts}
+    spark.sparkContext.setJobDescription(f"dedup {options.method}: scan")
+    records = scan_frame(spark, options, layout, work_dir, bands, rows).persist()
+    try:
+        if options.method == "lines":
+            stats |= {"no_key": 0} | frequent_lines(records, options, work_dir)
+        else:
+            stats |= scan_stats(records, options)
+            stats |= {"bands": bands, "rows": rows} if options.method == "minhash" else {}
+            stats |= cluster_decisions(spark, records, options, layout, work_dir)
+    finally:
+        records.unpersist()
+    atomic_write_text(done_path, json.dumps({"fingerprint": fp, "stats": stats}))
+    return stats
+
+
+def scan_stats(records, options: Any) -> dict[str, Any]:
+    from pyspark.sql import functions as F
+
+    docs = records.where(F.col("key").isNull())
+    no_key = docs.where(~F.col("has_key")).count()
+    seen = {row["source"] for row in docs.select("source").distinct().collect()}  # source names: a handful
+    if set(options.priority) - seen:
+        warnings.warn(f"dedup priority names no source of this corpus: {sorted(set(options.priority) - seen)}")
+    return {"no_key": no_key}
+
+
+# -- lines ------------------------------------------------------------------------------------------------------
+def _write_sorted_part(folder: str):
+    def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        keys = [b.column(0).to_numpy(zero_copy_only=False) for b in batches]
+        flat = np.sort(np.concatenate(keys).view(np.uint64)) if keys else np.empty(0, dtype=np.uint64)
+        part = TaskContext.get().partitionId()
+
+        def save(tmp: str) -> None:
+            with open(tmp, "wb") as fh:
+                np.save(fh, flat)
+
+        _replace_atomically(os.path.join(folder, f"{part:05d}.npy"), save)
+        yield pa.record_batch([arrow_numbers(np.array([flat.size], dtype=np.int64))], schema=KEY_SCHEMA)
+
+    return write
+
+
+def frequent_lines(records, options: Any, work_dir: str) -> dict[str, Any]:
+    from pyspark.sql import functions as F
+
+    counts = records.groupBy("key").count().persist()  # partial aggregation: a frequent line is one row per map task
+    try:
+        distinct = counts.count()
+        frequent = counts.where(F.col("count") >= options.min_count).select("key")
+        # unsigned order = signed order of the key with its top bit flipped; range partitions come out in order
+        flipped = F.col("key").bitwiseXOR(F.lit(-(1 << 63)))
+        folder = os.path.join(work_dir, "frequent_parts")
+        os.makedirs(folder, exist_ok=True)
+        ordered = frequent.orderBy(flipped)
+        ordered.mapInArrow(_write_sorted_part(folder), KEY_DDL).collect()  # one count per partition
+    finally:
+        counts.unpersist()
+    parts = sorted(p for p in os.listdir(folder) if p.endswith(".npy"))  # not a dead attempt's temporary file
+    arrays = [np.load(os.path.join(folder, p), mmap_mode="r") for p in parts]
+    total = sum(a.size for a in arrays)
+    path = os.path.join(work_dir, "frequent_lines.npy")
+    if total == 0:  # a memory map cannot be empty
+        np.save(path, np.empty(0, dtype=np.uint64))
+    else:
+        out = np.lib.format.open_memmap(path, "w+", np.uint64, (total,))
+        pos = 0
+        for array in arrays:  # streamed: the driver never holds more than one part
+            out[pos : pos + array.size] = array
+            pos += array.size
+        out.flush()
+        del out
+    del arrays
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"distinct_lines": int(distinct), "frequent_lines": int(total)}
+
+
+# -- exact / minhash --------------------------------------------------------------------------------------------
+def candidate_edges(records, chain: bool):
+    """Distinct edges (u < v): each bucket's smallest document to the others; with ``chain`` also neighbours."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    keys = records.where(F.col("key").isNotNull()).select("key", "doc")
+    first = keys.groupBy("key").agg(F.min("doc").alias("u"))  # partial aggregation: no hot key
+    edges = skew_safe_join(keys, first, "key").where(F.col("u") != F.col("doc")).select("u", F.col("doc").alias("v"))
+    if chain:
+        prev = F.lag("doc").over(Window.partitionBy("key").orderBy("doc"))
+        neighbours = keys.select(prev.alias("u"), F.col("doc").alias("v")).where(F.col("u").isNotNull())
+        edges = edges.unionByName(neighbours.where(F.col("u") != F.col("v")))
+    return edges.distinct()
+
+
+def _verifier(options: Any, stage_dir: str):
+    def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from jacorpus.corpus.dedup.clusters import jaccard
+        from jacorpus.corpus.dedup.shingles import Shingler
+        from jacorpus.corpus.dedup.stage_io import RowFetcher
+        from jacorpus.corpus.dedup.textnorm import normalize_for_dedup
+
+        fetcher = RowFetcher(StageLayout(stage_dir))
+        shingler = Shingler(options.unit, options.ngram)
+        exact = options.method == "exact"
+        budget = options.memory_mb * 1024 * 1024 // 4
+        cache: dict[int, Any] = {}
+        cached = 0
+        for batch in batches:  # edges sorted by u: u's shingle set serves its following edges from the cache
+            us = batch.column("u").to_numpy(zero_copy_only=False).tolist()
+            vs = batch.column("v").to_numpy(zero_copy_only=False).tolist()
+            ok: list[bool] = []
+            for start in range(0, len(us), VERIFY_CHUNK_EDGES):
+                cu, cv = us[start : start + VERIFY_CHUNK_EDGES], vs[start : start + VERIFY_CHUNK_EDGES]
+                if cached > budget:
+                    cache.clear()
+                    cached = 0
+                missing = sorted(set(cu + cv) - cache.keys())
+                for doc, text in zip(missing, fetcher.fetch("text", np.array(missing, dtype=np.int64))):
+                    cache[doc] = normalize_for_dedup(text) if exact else shingler.hash_set64(text)
+                    cached += len(cache[doc]) * (4 if exact else 8)
+                if exact:
+                    ok += [cache[a] == cache[b] for a, b in zip(cu, cv)]
+                else:
+                    ok += [jaccard(cache[a], cache[b]) >= options.threshold for a, b in zip(cu, cv)]
+            flags = arrow_numbers(np.array(ok, dtype=bool))
+            yield pa.record_batch([batch.column("u"), batch.column("v"), flags], names=["u", "v", "ok"])
+
+    return verify
+
+
+def verified_edges(spark, edges, options: Any, stage_dir: str):
+    schema = "u long, v long, ok boolean"
+    parts = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    ordered = edges.repartitionByRange(parts, "u").sortWithinPartitions("u", "v")
+    return ordered.mapInArrow(_verifier(options, stage_dir), schema).persist()
+
+
+def cluster_decisions(spark, records, options: Any, layout: StageLayout, work_dir: str) -> dict[str, Any]:
+    from pyspark.sql import functions as F
+
+    describe = spark.sparkContext.setJobDescription
+    stats: dict[str, Any] = {}
+    describe(f"dedup {options.method}: candidates")
+    edges = candidate_edges(records, chain=options.verify).persist()
+    checked = None
+    try:
+        if options.verify:
+            describe(f"dedup {options.method}: verify")
+            checked = verified_edges(spark, edges, options, layout.stage_dir)
+            counts = {r["ok"]: r["count"] for r in checked.groupBy("ok").count().collect()}
+            stats["candidate_pairs"] = counts.get(True, 0) + counts.get(False, 0)
+            stats["verify_rejected"] = counts.get(False, 0)
+            accepted = checked.where("ok").select("u", "v")
+        else:
+            stats["candidate_pairs"] = edges.count()
+            accepted = edges
+        describe(f"dedup {options.method}: connected components")
+        members = connected_components(accepted)  # (node, root): root = smallest member, like UnionFind
+        docs = records.where(F.col("key").isNull()).select(F.col("doc").alias("node"), "prio", "id")
+        info = members.join(docs, "node").persist()  # one row per node on both sides: no skew
+        clusters = info.groupBy("root").agg(
+            F.min(F.struct("prio", "node", "id")).alias("k"), F.count(F.lit(1)).alias("size")
+        ).persist()
+        decided = skew_safe_join(info, clusters, "root").select(
+            "node", "id", F.col("k.id").alias("keeper_id"), "size", (F.col("k.node") == F.col("node")).alias("keep")
+        )
+        describe(f"dedup {options.method}: decisions")
+        write_decisions(decided, layout, work_dir)
+        summary = clusters.agg(F.count(F.lit(1)).alias("n"), F.sum("size").alias("docs"), F.max("size").alias("max"))
+        row = summary.collect()[0]
+        clusters.unpersist()
+        info.unpersist()
+        stats["duplicates"] = int((row["docs"] or 0) - row["n"])
+        stats["clusters"] = int(row["n"])
+        stats["largest_cluster"] = int(row["max"] or (1 if layout.total else 0))
+    finally:
+        edges.unpersist()
+        if checked is not None:
+            checked.unpersist()
+    return stats
+
+
+def _decision_writer(folder: str, ranks: list[int]):
+    def write(slot: int, rows: Iterator[tuple[int, tuple]]) -> Iterator[int]:
+        items = sorted(row for _, row in rows)  # (row, id, keeper_id, size, keep), by row
+        columns = list(zip(*items)) if items else [[], [], [], [], []]
+        table = pa.Table.from_arrays([
+            arrow_numbers(np.array(columns[0], dtype=np.int64)), pa.array(list(columns[1]), pa.string()),
+            pa.array(list(columns[2]), pa.string()), arrow_numbers(np.array(columns[3], dtype=np.int64)),
+            arrow_numbers(np.array(columns[4], dtype=bool)),
+        ], schema=DECISION_SCHEMA)
+        _write_ipc(os.path.join(folder, f"{ranks[slot]:05d}.arrow"), table)
+        yield len(items)
+
+    return write
+
+
+def write_decisions(decided, layout: StageLayout, work_dir: str) -> None:
+    """``decisions/<rank>.arrow`` for every rank (empty ones too), one Spark task per rank."""
+    folder = os.path.join(work_dir, "decisions")
+    os.makedirs(folder, exist_ok=True)
+    starts, n = np.asarray(layout.starts, dtype=np.int64), len(layout.ranks)
+
+    def addressed(row) -> tuple[int, tuple]:
+        slot = int(np.searchsorted(starts, row["node"], side="right")) - 1
+        return slot, (row["node"] - int(starts[slot]), row["id"], row["keeper_id"], row["size"], row["keep"])
+
+    keyed = decided.rdd.map(addressed).partitionBy(max(n, 1), lambda slot: slot)
+    keyed.mapPartitionsWithIndex(_decision_writer(folder, list(layout.ranks))).collect()
+
+
+def skew_safe_join(big, small, key: str):
+    """Inner equi-join of ``big`` (any rows per key) with ``small`` (one row per key), without a hot task.
+
+    Keys with more than ``spark.jacorpus.dedup.heavyKeyRows`` rows in ``big`` (a giant bucket, a hub, a giant
+    cluster's root) are joined map-side against a broadcast of their ``small`` rows: at most rows(big) / threshold
+    of them. The other keys go through an ordinary shuffle join, where no key holds more than the threshold.
+    """
+    from pyspark.sql import functions as F
+
+    threshold = int(big.sparkSession.conf.get(HEAVY_KEY_CONF, str(HEAVY_KEY_ROWS)))
+    heavy = big.groupBy(key).count().where(F.col("count") > threshold).select(key)  # partial aggregation
+    hot = big.join(F.broadcast(small.join(F.broadcast(heavy), key)), key)
+    cold = big.join(F.broadcast(heavy), key, "left_anti").join(small, key)
+    return hot.unionByName(cold)
+
+
+# -- connected components ---------------------------------------------------------------------------------------
+def _materialize(frame):
+    """Cut the lineage of an iteration's edges: a reliable checkpoint when the session has a checkpoint dir."""
+    has_dir = frame.sparkSession.sparkContext._jsc.sc().getCheckpointDir().isDefined()
+    return frame.checkpoint(eager=True) if has_dir else frame.localCheckpoint(eager=True)
+
+
+def large_star(edges):
+    """Each node's strictly larger neighbours are linked to the smallest node of its closed neighbourhood."""
+    from pyspark.sql import functions as F
+
+    both = edges.select(F.col("a").alias("x"), F.col("b").alias("y")).unionByName(
+        edges.select(F.col("b").alias("x"), F.col("a").alias("y")))
+    smallest = both.groupBy("x").agg(F.least(F.col("x"), F.min("y")).alias("m"))  # partial aggregation
+    linked = skew_safe_join(both.where(F.col("y") > F.col("x")), smallest, "x")  # hub -> its many neighbours
+    return linked.select(F.col("y").alias("a"), F.col("m").alias("b")).distinct()
+
+
+def small_star(edges):
+    """Each node and its smaller neighbours are linked to the smallest of them."""
+    from pyspark.sql import functions as F
+
+    smallest = edges.groupBy("a").agg(F.min("b").alias("m"))
+    leaves = skew_safe_join(edges, smallest, "a").where(F.col("b") != F.col("m")).select(F.col("b").alias("a"), "m")
+    linked = leaves.unionByName(smallest.select("a", "m"))
+    return linked.select("a", F.col("m").alias("b")).distinct()
+
+
+def is_star_forest(edges) -> bool:
+    """True when every node has at most one smaller neighbour and no node is both a centre and a leaf."""
+    from pyspark.sql import functions as F
+
+    ends = edges.select(F.col("a").alias("n"), F.lit(1).alias("up"), F.lit(0).alias("down")).unionByName(
+        edges.select(F.col("b").alias("n"), F.lit(0).alias("up"), F.lit(1).alias("down")))
+    per_node = ends.groupBy("n").agg(F.sum("up").alias("up"), F.max("down").alias("down"))
+    return per_node.where((F.col("up") > 1) | ((F.col("up") == 1) & (F.col("down") == 1))).isEmpty()
+
+
+def connected_components(edges):
+    """(node, root) for every node of the edge DataFrame ``(u, v)``; root = the component's smallest node.
+
+    Large-star / small-star (Kiveris et al., "Connected Components in MapReduce and Beyond", 2014): O(log^2 n)
+    rounds, O(log n) in practice, each round a few shuffles of the edge set, which never grows (no driver collect).
+    The fixed point is a star per component around its minimum, as union-find's root.
+    """
+    from pyspark.sql import functions as F
+
+    current = _materialize(edges.select(F.greatest("u", "v").alias("a"), F.least("u", "v").alias("b"))
+                           .where(F.col("a") != F.col("b")).distinct())
+    for rounds in range(MAX_ROUNDS):
+        if is_star_forest(current):
+            logger.debug(f"connected components: {rounds} large-star/small-star rounds")
+            break
+        current = _materialize(small_star(large_star(current)))
+    else:
+        raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds")
+    leaves = current.select(F.col("a").alias("node"), F.col("b").alias("root"))
+    centres = current.select(F.col("b").alias("node"), F.col("b").alias("root")).distinct()
+    return leaves.unionByName(centres)
