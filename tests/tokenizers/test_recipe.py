@@ -47,7 +47,7 @@ def test_shipped_recipes_are_valid(repo_root: Path, dict_build):
     assert {"medical-sentencepiece", "medical-sentencepiece-dict", "medical-wordpiece", "medical-wordpiece-dict",
             "general-char", "general-wordpiece"} <= names
     for path in recipes:
-        needs_dict = "dict" in path.stem  # their dictionary is built by `jacorpus dict build` first
+        needs_dict = "\ndictionary:" in path.read_text(encoding="utf-8")  # built by `jacorpus dict build` first
         r = load_tokenizer_recipe(str(path), dictionary=dict_dir if needs_dict else None)
         assert r.name == path.stem
         if needs_dict:
