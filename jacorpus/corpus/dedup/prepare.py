@@ -68,15 +68,23 @@ def fingerprint(options: Any, layout: StageLayout) -> str:
     return hashlib.sha256(f"{options.model_dump_json()}|{layout.fingerprint}|v1".encode()).hexdigest()[:24]
 
 
-def prepare_dedup(options: Any, stage_dir: str, work_dir: str, workers: int = 1, progress: bool = True) -> dict:
-    layout = StageLayout(stage_dir)
-    fp = fingerprint(options, layout)
+def finished_stats(work_dir: str, fp: str) -> dict | None:
+    """The stats of a finished prepare with this fingerprint (same options, same stage shards), else None."""
     done_path = os.path.join(work_dir, "DONE.json")
     if os.path.exists(done_path):
         with open(done_path, encoding="utf-8") as fh:
             done = json.load(fh)
         if done["fingerprint"] == fp:
             return done["stats"]
+    return None
+
+
+def prepare_dedup(options: Any, stage_dir: str, work_dir: str, workers: int = 1, progress: bool = True) -> dict:
+    layout = StageLayout(stage_dir)
+    fp = fingerprint(options, layout)
+    if (stats := finished_stats(work_dir, fp)) is not None:
+        return stats
+    done_path = os.path.join(work_dir, "DONE.json")
     config_path = os.path.join(work_dir, "config.json")
     if os.path.exists(config_path):
         with open(config_path, encoding="utf-8") as fh:

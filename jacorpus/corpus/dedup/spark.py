@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 from loguru import logger
 
-from jacorpus.corpus.dedup.prepare import DECISION_SCHEMA, fingerprint
+from jacorpus.corpus.dedup.prepare import DECISION_SCHEMA, finished_stats, fingerprint
 from jacorpus.corpus.dedup.spill import KEY_DOC, KEY_ONLY, partition_count
 from jacorpus.corpus.dedup.stage_io import StageLayout, arrow_numbers
 from jacorpus.corpus.shards import atomic_write_text
@@ -179,12 +179,8 @@ def prepare_dedup_spark(spark, options: Any, stage_dir: str, work_dir: str) -> d
 
     layout = StageLayout(stage_dir)
     fp = fingerprint(options, layout)
-    done_path = os.path.join(work_dir, "DONE.json")
-    if os.path.exists(done_path):
-        with open(done_path, encoding="utf-8") as fh:
-            done = json.load(fh)
-        if done["fingerprint"] == fp:
-            return done["stats"]
+    if (stats := finished_stats(work_dir, fp)) is not None:
+        return stats
     shutil.rmtree(work_dir, ignore_errors=True)  # no partial state is reused: a Spark prepare reruns whole
     os.makedirs(work_dir, exist_ok=True)
     bands, rows = 1, 0
@@ -211,7 +207,7 @@ def prepare_dedup_spark(spark, options: Any, stage_dir: str, work_dir: str) -> d
             stats |= cluster_decisions(spark, records, options, layout, work_dir)
     finally:
         records.unpersist()
-    atomic_write_text(done_path, json.dumps({"fingerprint": fp, "stats": stats}))
+    atomic_write_text(os.path.join(work_dir, "DONE.json"), json.dumps({"fingerprint": fp, "stats": stats}))
     return stats
 
 
