@@ -68,34 +68,43 @@ class VerifyTask:
     edge_part: int
 
 
-def verify_partition(task: VerifyTask) -> tuple[int, int]:
-    """Keep the candidate edges whose documents really are duplicates; returns (accepted, rejected).
+class PairVerifier:
+    """Decides whether candidate pairs really are duplicates: equal normalized text (exact) or shingle-set Jaccard
+    at or above the threshold (minhash). Fed edges sorted by their first document, its text is fetched once and
+    reused from a cache, which is emptied whenever it outgrows a quarter of the memory budget. Shared by the
+    local and Spark engines, so both accept exactly the same pairs."""
 
-    Edges come sorted by their first document, so its shingle set is reused by the following edges; the cache of
-    sets (or normalized texts, for exact) is emptied whenever it outgrows a quarter of the memory budget.
-    """
+    def __init__(self, options: Any, stage_dir: str) -> None:
+        self.fetcher = RowFetcher(StageLayout(stage_dir))
+        self.shingler = Shingler(options.unit, options.ngram)
+        self.exact = options.method == "exact"
+        self.threshold = options.threshold
+        self.budget = options.memory_mb * 1024 * 1024 // 4
+        self.cache: dict[int, Any] = {}
+        self.cached_bytes = 0
+
+    def accept(self, u: list[int], v: list[int]) -> list[bool]:
+        out: list[bool] = []
+        for start in range(0, len(u), VERIFY_CHUNK_EDGES):
+            cu, cv = u[start : start + VERIFY_CHUNK_EDGES], v[start : start + VERIFY_CHUNK_EDGES]
+            if self.cached_bytes > self.budget:
+                self.cache.clear()
+                self.cached_bytes = 0
+            missing = sorted(set(cu + cv) - self.cache.keys())
+            for doc, text in zip(missing, self.fetcher.fetch("text", np.array(missing, dtype=np.int64))):
+                self.cache[doc] = normalize_for_dedup(text) if self.exact else self.shingler.hash_set64(text)
+                self.cached_bytes += len(self.cache[doc]) * (4 if self.exact else 8)
+            if self.exact:
+                out += [self.cache[a] == self.cache[b] for a, b in zip(cu, cv)]
+            else:
+                out += [jaccard(self.cache[a], self.cache[b]) >= self.threshold for a, b in zip(cu, cv)]
+        return out
+
+
+def verify_partition(task: VerifyTask) -> tuple[int, int]:
+    """Keep the candidate edges whose documents really are duplicates; returns (accepted, rejected)."""
     u, v = read_edges(task.work_dir, task.edge_part)
-    fetcher = RowFetcher(StageLayout(task.stage_dir))
-    shingler = Shingler(task.options.unit, task.options.ngram)
-    exact = task.options.method == "exact"
-    budget = task.options.memory_mb * 1024 * 1024 // 4
-    cache: dict[int, Any] = {}
-    cached_bytes = 0
-    accepted = np.zeros(u.size, dtype=bool)
-    for start in range(0, u.size, VERIFY_CHUNK_EDGES):
-        cu, cv = u[start : start + VERIFY_CHUNK_EDGES].tolist(), v[start : start + VERIFY_CHUNK_EDGES].tolist()
-        if cached_bytes > budget:
-            cache.clear()
-            cached_bytes = 0
-        missing = sorted(set(cu + cv) - cache.keys())
-        for doc, text in zip(missing, fetcher.fetch("text", np.array(missing, dtype=np.int64))):
-            cache[doc] = normalize_for_dedup(text) if exact else shingler.hash_set64(text)
-            cached_bytes += len(cache[doc]) * (4 if exact else 8)
-        if exact:
-            accepted[start : start + len(cu)] = [cache[a] == cache[b] for a, b in zip(cu, cv)]
-        else:
-            threshold = task.options.threshold
-            accepted[start : start + len(cu)] = [jaccard(cache[a], cache[b]) >= threshold for a, b in zip(cu, cv)]
+    accepted = np.array(PairVerifier(task.options, task.stage_dir).accept(u.tolist(), v.tolist()), dtype=bool)
     edges = np.empty(int(accepted.sum()), dtype=EDGE)
     edges["u"], edges["v"] = u[accepted], v[accepted]
     edges.tofile(_edge_path(task.work_dir, task.edge_part, "accepted.bin"))

@@ -43,7 +43,6 @@ from jacorpus.corpus.shards import atomic_write_text
 KEY_SCHEMA = pa.schema([("key", pa.int64())])  # uint64 keys travel as their int64 bit pattern
 KEY_DDL = "key long"
 RECORD_DDL = "key long, doc long, prio int, id string, source string, has_key boolean"
-VERIFY_CHUNK_EDGES = 64  # at most 128 texts fetched at once
 RECORD_SCHEMA = pa.schema([
     ("key", pa.int64()), ("doc", pa.int64()), ("prio", pa.int32()),
     ("id", pa.string()), ("source", pa.string()), ("has_key", pa.bool_()),
@@ -293,35 +292,13 @@ def candidate_edges(records, chain: bool):
 
 def _verifier(options: Any, stage_dir: str):
     def verify(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from jacorpus.corpus.dedup.clusters import jaccard
-        from jacorpus.corpus.dedup.shingles import Shingler
-        from jacorpus.corpus.dedup.stage_io import RowFetcher
-        from jacorpus.corpus.dedup.textnorm import normalize_for_dedup
+        from jacorpus.corpus.dedup.candidates import PairVerifier
 
-        fetcher = RowFetcher(StageLayout(stage_dir))
-        shingler = Shingler(options.unit, options.ngram)
-        exact = options.method == "exact"
-        budget = options.memory_mb * 1024 * 1024 // 4
-        cache: dict[int, Any] = {}
-        cached = 0
+        verifier = PairVerifier(options, stage_dir)  # the local engine's verifier: the same pairs pass
         for batch in batches:  # edges sorted by u: u's shingle set serves its following edges from the cache
             us = batch.column("u").to_numpy(zero_copy_only=False).tolist()
             vs = batch.column("v").to_numpy(zero_copy_only=False).tolist()
-            ok: list[bool] = []
-            for start in range(0, len(us), VERIFY_CHUNK_EDGES):
-                cu, cv = us[start : start + VERIFY_CHUNK_EDGES], vs[start : start + VERIFY_CHUNK_EDGES]
-                if cached > budget:
-                    cache.clear()
-                    cached = 0
-                missing = sorted(set(cu + cv) - cache.keys())
-                for doc, text in zip(missing, fetcher.fetch("text", np.array(missing, dtype=np.int64))):
-                    cache[doc] = normalize_for_dedup(text) if exact else shingler.hash_set64(text)
-                    cached += len(cache[doc]) * (4 if exact else 8)
-                if exact:
-                    ok += [cache[a] == cache[b] for a, b in zip(cu, cv)]
-                else:
-                    ok += [jaccard(cache[a], cache[b]) >= options.threshold for a, b in zip(cu, cv)]
-            flags = arrow_numbers(np.array(ok, dtype=bool))
+            flags = arrow_numbers(np.array(verifier.accept(us, vs), dtype=bool))
             yield pa.record_batch([batch.column("u"), batch.column("v"), flags], names=["u", "v", "ok"])
 
     return verify
