@@ -21,7 +21,8 @@ from pydantic import Field
 
 from jacorpus.corpus.sources.base import Source, SourceError, SourceOptions, register_source
 from jacorpus.corpus.sources.compression import open_counted
-from jacorpus.corpus.sources.wikitext import TAIL_SECTIONS, WikitextCleaner, is_disambiguation, redirect_target
+from jacorpus.corpus.sources.wikitext import TAIL_SECTIONS, WikitextCleaner
+from jacorpus.corpus.sources.wikitext_regex import is_disambiguation, redirect_target
 
 CHUNK_BYTES = 1 << 20
 # English canonical names work in every wiki's titles besides the local names in <siteinfo>

@@ -8,13 +8,8 @@ import re
 
 import pytest
 
-from jacorpus.corpus.sources.wikitext import (
-    WikitextCleaner,
-    is_disambiguation,
-    redirect_target,
-    unclosed_cost,
-    wikitext_to_text,
-)
+from jacorpus.corpus.sources.wikitext import WikitextCleaner, wikitext_to_text
+from jacorpus.corpus.sources.wikitext_regex import is_disambiguation, redirect_target, unclosed_cost
 
 MARKUP = ("{{", "}}", "[[", "]]", "''", "<ref", "</ref", "{|", "|}", "<!--", "__TOC__")
 
