@@ -17,6 +17,13 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: str) -> str:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def funnel_plot(manifest: dict[str, Any], path: str) -> str:
     plt = _pyplot()
     labels = ["read"] + [f"- {k}" for k in manifest["dropped"]] + ["kept"]
@@ -28,10 +35,7 @@ def funnel_plot(manifest: dict[str, Any], path: str) -> str:
         ax.text(v, y, f" {v:,}", va="center", fontsize=8)
     ax.set_xlabel("documents")
     ax.set_title(f"{manifest['name']}: funnel")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def length_histogram(lengths: np.ndarray, path: str) -> str:
@@ -44,10 +48,7 @@ def length_histogram(lengths: np.ndarray, path: str) -> str:
     ax.set_xlabel("characters per document (log scale)")
     ax.set_ylabel("documents")
     ax.set_title("document length")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def cluster_size_plot(sizes: list[int], path: str) -> str:
@@ -59,10 +60,7 @@ def cluster_size_plot(sizes: list[int], path: str) -> str:
     ax.set_xlabel("near-duplicate cluster size of the kept document")
     ax.set_ylabel("documents")
     ax.set_title("dedup clusters")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_dir(directory: str) -> str:
