@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import orjson
 import pyarrow as pa
 from datatrove.data import Document
 
@@ -44,8 +45,6 @@ def make_document(
 
 def document_from_row(row: dict[str, Any], annotation_names: list[str] | tuple[str, ...] = ()) -> Document:
     """Inverse of the shard writer's row conversion (used when a later stage reads intermediate shards)."""
-    import orjson
-
     meta = orjson.loads(row["metadata"]) if row.get("metadata") else {}
     metadata = {"source": row["source"], "origin": row["origin"], "meta": meta}
     for name in annotation_names:

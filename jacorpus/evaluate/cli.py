@@ -25,11 +25,10 @@ def _finish(model_dir: Path, output: Optional[Path], task: str, metrics: dict, p
 
 
 def _texts(path: Path, limit: int) -> list[str]:
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    """Blank-line separated blocks of a text file, or of the .txt files of a folder."""
+    files = sorted(path.rglob("*.txt")) if path.is_dir() else [path]
     texts: list[str] = []
     for file in files:
-        if (file / "state.json").exists() or file.name == "state.json":
-            continue
         for block in file.read_text(encoding="utf-8", errors="replace").split("\n\n"):
             if block.strip():
                 texts.append(block.strip())
@@ -40,13 +39,13 @@ def _texts(path: Path, limit: int) -> list[str]:
 
 @eval_app.command("lm")
 def lm(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
-       text: Path = typer.Option(..., exists=True, help="Held-out text: a file, a folder, or a jacorpus output dir."),
+       text: Path = typer.Option(..., exists=True, help="Held-out text: a file, a folder of .txt files, or a jacorpus output dir."),
        max_docs: int = typer.Option(200), wwm: bool = typer.Option(False, help="Mask whole Sudachi words (MLM)."),
        output: Optional[Path] = OUTPUT) -> None:
     """CLM perplexity, or MLM masked-token accuracy and pseudo-perplexity."""
-    from jacorpus.evaluate.scoring import _load, clm_perplexity, mlm_scores
+    from jacorpus.evaluate.scoring import load_scoring_model, clm_perplexity, mlm_scores
 
-    tokenizer, model, causal = _load(str(model_dir))
+    tokenizer, model, causal = load_scoring_model(str(model_dir))
     if (text / "state.json").exists():
         import datasets
 

@@ -20,7 +20,7 @@ def is_causal(model_dir: str) -> bool:
     return bool(getattr(config, "is_decoder", False)) or config.model_type in CAUSAL_TYPES
 
 
-def _load(model_dir: str):
+def load_scoring_model(model_dir: str):
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
     causal = is_causal(model_dir)

@@ -20,9 +20,9 @@ def run_jglue(model_dir: str, task: str, data: str, split: str, train_split: str
     from jacorpus.evaluate.scoring import is_causal
 
     if task == "jcommonsenseqa" and is_causal(model_dir):  # zero-shot scoring; fine-tuning a causal LM for MC is not the protocol
-        from jacorpus.evaluate.scoring import _load, mcqa_predict
+        from jacorpus.evaluate.scoring import load_scoring_model, mcqa_predict
 
-        tokenizer, model, _ = _load(model_dir)
+        tokenizer, model, _ = load_scoring_model(model_dir)
         pred = mcqa_predict(tokenizer, model, test, template="質問: {question}\n答え: ")
     else:
         train = _cap(read_jglue(data, task, train_split), max_train)
@@ -52,9 +52,9 @@ def run_classify(model_dir: str, train_path: str, test_path: str, max_train: int
 
 
 def run_mcqa(model_dir: str, data: str, max_examples: int):
-    from jacorpus.evaluate.scoring import _load, mcqa_predict
+    from jacorpus.evaluate.scoring import load_scoring_model, mcqa_predict
 
-    tokenizer, model, causal = _load(model_dir)
+    tokenizer, model, causal = load_scoring_model(model_dir)
     if not causal:
         raise ValueError("mcqa scores choices by log-likelihood: it needs a causal LM")
     test = _cap(read_mcqa(data), max_examples)

@@ -39,12 +39,12 @@ def finalize(plan, engine: str) -> dict[str, Any]:
         if len(stage_parts) != plan.tasks:
             raise RuntimeError(f"stage {stage.index}: {len(stage_parts)} of {plan.tasks} tasks finished")
         parts.extend(stage_parts)
+    final_parts = stage_parts  # the last stage's, which wrote the kept shards
     summary = merge_ledgers(parts)
     check_invariant(summary)
 
     final = plan.stages[-1]
     writer: ShardWriter = final.steps[-1]
-    final_parts = read_parts(final.output_dir)
     shards = [s for p in final_parts for s in p["shards"]]
     schema = writer.schema()
     fmt = plan.recipe.output.format

@@ -105,7 +105,7 @@ def build_card(directory: str, pretty_name: str | None = None) -> tuple[str, lis
         f"# {pretty_name or manifest['name']}", "",
         f"Japanese text corpus built with [jacorpus](https://pypi.org/project/jacorpus/) ({manifest['engine']} engine): "
         f"{manifest['kept']:,} documents, {summary.get('total_chars', 0):,} characters.", "",
-        "```python", "from datasets import load_dataset", f'ds = load_dataset("<this repo>", split="train")', "```", "",
+        "```python", "from datasets import load_dataset", 'ds = load_dataset("<this repo>", split="train")', "```", "",
         "## Sources and licenses", "", "| source | type | license | inputs |", "|---|---|---|---|",
         *[f"| {name} | {s['type']} | {licenses[name] or 'unknown'} | {', '.join(os.path.basename(p) for p in s['paths'])} |"
           for name, s in zip(licenses, sources)], "",
