@@ -81,6 +81,19 @@ def publish_commits(stage: Stage, tasks: int) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
+def prepare_on_spark(spark, step, input_dir: str, work_dir: str) -> None:
+    """A global step's corpus-wide pass: distributed where the engine has a Spark form of it (dedup: the same
+    decision files as the local ``prepare``), otherwise the step's own ``prepare`` on the driver."""
+    from jacorpus.corpus.dedup.steps import Dedup
+
+    if isinstance(step, Dedup):
+        from jacorpus.pipelines.spark_dedup import prepare_dedup_spark
+
+        prepare_dedup_spark(spark, step.options, input_dir, work_dir)
+    else:
+        step.prepare(input_dir, work_dir, 1)
+
+
 def spark_session(master: str | None, app_name: str, conf: dict[str, str] | None = None):
     import sys
 
@@ -128,11 +141,7 @@ def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = Fal
                 publish_commits(stage, plan.tasks)
             if stage.global_step is not None:
                 work = os.path.join(plan.work_dir, f"global{stage.index}")
-                prepare_spark = getattr(stage.global_step, "prepare_spark", None)
-                if prepare_spark is not None:
-                    prepare_spark(spark, stage.output_dir, work)
-                else:  # a global step without a distributed form runs on the driver, over the shards
-                    stage.global_step.prepare(stage.output_dir, work, 1)
+                prepare_on_spark(spark, stage.global_step, stage.output_dir, work)
         return finalize(plan, engine="spark")
     finally:
         if own_session:

@@ -164,7 +164,7 @@ output: {dir: out}
 
 
 def test_distributed_components_equal_union_find(spark):
-    from jacorpus.corpus.dedup.spark_graph import connected_components
+    from jacorpus.pipelines.spark_graph import connected_components
 
     rng = random.Random(3)
     edges = [(a, b) for a, b in ((rng.randrange(1500), rng.randrange(1500)) for _ in range(700)) if a != b]

@@ -85,12 +85,6 @@ class Dedup(JaStep):
 
         return prepare_dedup(self.options, input_dir, work_dir, workers, progress)
 
-    def prepare_spark(self, spark: Any, input_dir: str, work_dir: str) -> dict[str, Any]:
-        """``prepare`` on Spark executors (the Spark engine calls this); writes the same files into ``work_dir``."""
-        from jacorpus.corpus.dedup.spark import prepare_dedup_spark
-
-        return prepare_dedup_spark(spark, self.options, input_dir, work_dir)
-
     def apply_step(self, work_dir: str) -> JaStep:
         if self.options.method == "lines":
             return LineApply(work_dir, self.options.min_chars)

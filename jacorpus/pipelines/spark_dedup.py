@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 
 from jacorpus.corpus.dedup.prepare import DECISION_SCHEMA, finished_stats, fingerprint
-from jacorpus.corpus.dedup.spark_graph import connected_components, skew_safe_join
+from jacorpus.pipelines.spark_graph import connected_components, skew_safe_join
 from jacorpus.corpus.dedup.spill import KEY_DOC, KEY_ONLY, partition_count
 from jacorpus.corpus.dedup.stage_io import StageLayout, arrow_numbers
 from jacorpus.corpus.shards import atomic_write_text
