@@ -43,6 +43,7 @@ class Ledger:
         self.dropped[key] += 1
         self.steps[step][f"dropped:{reason}"] += 1
         self.sources[doc.metadata.get("source", "?")]["dropped"] += 1
+        self.sources[doc.metadata.get("source", "?")][f"dropped:{key}"] += 1  # per source x reason
         if self.on_drop is not None:
             self.on_drop(doc, key, extra)
 

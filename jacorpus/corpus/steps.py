@@ -7,18 +7,37 @@ annotation columns it adds to documents. Engines build steps through ``build_ste
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, ClassVar, Iterable
 
 import pyarrow as pa
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from jacorpus.corpus.ledger import Ledger
 
 
 class StepOptions(BaseModel):
+    """Options every step has: ``sources`` (apply only to documents of these recipe sources) or ``skip_sources``
+    (apply to all but these). Documents out of scope pass through the step unchanged."""
+
     model_config = ConfigDict(extra="forbid")
+    sources: list[str] | None = None
+    skip_sources: list[str] | None = None
+
+    @model_validator(mode="after")
+    def one_scope(self) -> "StepOptions":
+        if self.sources is not None and self.skip_sources is not None:
+            raise ValueError("give either `sources` or `skip_sources`, not both")
+        if self.sources is not None and not self.sources:
+            raise ValueError("`sources` must name at least one source")
+        return self
+
+    def applies_to(self, source: str) -> bool:
+        if self.sources is not None:
+            return source in self.sources
+        return self.skip_sources is None or source not in self.skip_sources
 
 
 class JaStep(PipelineStep):
@@ -40,6 +59,33 @@ class JaStep(PipelineStep):
     def drop(self, doc: Document, reason: str, **extra: Any) -> None:
         self.stat_update(f"dropped_{reason}")
         self.ledger.drop(doc, self.name, reason, **extra)
+
+    def __call__(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        """Every engine runs a step through this call (datatrove's executor too), so the source scope is applied
+        once, here, for every step."""
+        options = self.options
+        if getattr(options, "sources", None) is None and getattr(options, "skip_sources", None) is None:
+            return self.run(data, rank, world_size)
+        return self.run_scoped(data, rank, world_size)
+
+    def run_scoped(self, data: DocumentsPipeline, rank: int, world_size: int) -> DocumentsPipeline:
+        """``run`` on the documents in scope; the others are held and re-emitted in input order. A task reads one
+        input file (one source) in every engine, so what is held at once is small."""
+        held: deque[Document] = deque()
+
+        def in_scope() -> DocumentsPipeline:
+            for doc in data or ():
+                if self.options.applies_to(doc.metadata.get("source", "")):
+                    yield doc
+                else:
+                    held.append(doc)
+
+        for doc in self.run(in_scope(), rank, world_size):
+            while held:
+                yield held.popleft()
+            yield doc
+        while held:
+            yield held.popleft()
 
 
 class JaFilter(JaStep):

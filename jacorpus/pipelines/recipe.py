@@ -140,6 +140,24 @@ def read_yaml_mapping(text: str, where: str, expected: str) -> tuple[yaml.Node |
     return root, data
 
 
+def scope_errors(options: Any, step_cls: Any, loc: tuple[Any, ...], names: list[str]) -> list[tuple[tuple[Any, ...], str]]:
+    """A step's ``sources`` / ``skip_sources`` must name sources of this recipe (a typo would silently scope the
+    step to nothing)."""
+    errors = []
+    for key in ("sources", "skip_sources"):
+        listed = getattr(options, key, None)
+        if listed is None:
+            continue
+        if step_cls.is_global:
+            errors.append((loc + (key,), f"{step_cls.name} is a corpus-wide step and cannot be scoped to sources"))
+            continue
+        unknown = [name for name in listed if name not in names]
+        if unknown:
+            errors.append((loc + (key,), f"no source named {', '.join(map(repr, unknown))}; this recipe's sources: "
+                                         f"{', '.join(names)}"))
+    return errors
+
+
 def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Recipe:
     from jacorpus.corpus.sources import SOURCE_TYPES
     from jacorpus.corpus.steps import load_builtin_steps
@@ -176,9 +194,11 @@ def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Rec
             errors.append((("steps", i, step_name), f"unknown step; known: {sorted(step_types)}"))
             continue
         try:
-            cls.Options.model_validate(options or {})
+            step_options = cls.Options.model_validate(options or {})
         except ValidationError as exc:
             errors.extend(validation_errors(exc, ("steps", i, step_name)))
+            continue
+        errors.extend(scope_errors(step_options, cls, ("steps", i, step_name), names))
     if errors:
         raise_recipe_errors(where, root, errors)
     return recipe
