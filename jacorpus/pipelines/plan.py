@@ -19,6 +19,7 @@ from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.shards import ShardWriter
 from jacorpus.corpus.sources import SOURCE_TYPES, Source
 from jacorpus.corpus.steps import JaStep, annotation_schema, load_builtin_steps
+from jacorpus.pipelines.inputs import check_source_files
 from jacorpus.pipelines.recipe import Recipe
 
 WORK = ".jacorpus"
@@ -101,6 +102,7 @@ def build_steps(recipe: Recipe) -> list[JaStep]:
 def build_plan(recipe: Recipe, output_dir: str | None = None) -> Plan:
     out = recipe.output_dir(output_dir)
     sources = build_sources(recipe)
+    check_source_files(recipe, sources)
     steps = build_steps(recipe)
     reader = RecipeReader(sources)
     fields = annotation_schema(steps)

@@ -36,6 +36,8 @@ class SourceSpec(BaseModel):
     paths: list[str] = Field(min_length=1)
     # SPDX-style id as the Hub knows it (cc-by-sa-4.0, cc-by-4.0, odc-by, ...): goes into the dataset card
     license: str | None = None
+    # a source that may match no file / yield no record (otherwise that is an error, see pipelines/inputs.py)
+    allow_empty: bool = False
 
     @field_validator("paths", mode="before")
     @classmethod

@@ -1,30 +1,91 @@
-"""Plain text (`text`, split by file, blank line or line) and the CC-100 layout (`cc100`)."""
+"""Plain text (`text`, split by file, blank line or line) and the CC-100 layout (`cc100`).
+
+``encoding`` is a codec name or ``auto``: the charset of each file is then taken from its first MiB (decompressed)
+with the web sources' rules (byte-order mark, ISO-2022-JP escapes, strict UTF-8, detection; see ``charset.py``)
+and the whole file is read with it. Bytes the codec cannot decode become U+FFFD and NUL bytes are removed; either
+is reported once per file, with the number of lines hit and the first position, not once per line.
+"""
 
 from __future__ import annotations
 
-from typing import Iterator, Literal
+import io
+from typing import Any, Iterator, Literal
 
 from datatrove.data import Document
+from pydantic import field_validator
 
 from jacorpus.corpus.sources.base import Source, SourceOptions, register_source
-from jacorpus.corpus.sources.compression import iter_lines
+from jacorpus.corpus.sources.charset import canonical_codec, decode_bytes
+from jacorpus.corpus.sources.compression import iter_lines, open_counted
+
+AUTO = "auto"
+SNIFF_BYTES = 1 << 20  # what ``encoding: auto`` looks at: enough for detection, bounded for huge files
+
+
+def known_encoding(value: str) -> str:
+    """Plan-time check of an ``encoding`` option: ``auto`` or a codec Python knows (labels as in ``charset.py``)."""
+    if value != AUTO and canonical_codec(value) is None:
+        raise ValueError(f"unknown encoding {value!r}: give a codec name (utf-8, euc_jp, cp932, ...) or 'auto'")
+    return value
 
 
 class TextOptions(SourceOptions):
     split: Literal["file", "blank_line", "line"] = "blank_line"
     encoding: str = "utf-8"
 
+    @field_validator("encoding")
+    @classmethod
+    def encoding_is_known(cls, value: str) -> str:
+        return known_encoding(value)
+
+
+def file_encoding(path: str, encoding: str) -> str:
+    """The codec to read ``path`` with: the option itself, or for ``auto`` what its first MiB decodes as."""
+    if encoding != AUTO:
+        return canonical_codec(encoding) or encoding
+    with io.BufferedReader(open_counted(path)) as stream:
+        head = stream.read(SNIFF_BYTES)
+    charset = decode_bytes(head).charset
+    return {"ascii": "utf-8", "utf-8-sig": "utf-8"}.get(charset, charset)  # ASCII head: UTF-8 may follow
+
+
+class FaultSummary:
+    """One error entry per file and kind of fault: how many lines, and where the first one is."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, list[Any]] = {}  # kind -> [lines, first position, first message]
+
+    def add(self, position: dict[str, int], message: str) -> None:
+        kind = "nul" if message.startswith("NUL") else "decode"
+        if kind in self.kinds:
+            self.kinds[kind][0] += 1
+        else:
+            self.kinds[kind] = [1, dict(position), message]
+
+    def report(self, reader: Source, path: str, encoding: str) -> None:
+        for kind, (lines, first, message) in self.kinds.items():
+            what = (f"NUL bytes removed on {lines} line(s)" if kind == "nul"
+                    else f"bytes not valid {encoding} replaced by U+FFFD on {lines} line(s)")
+            detail = message.split(": ", 1)[1] if kind == "decode" and ": " in message else ""
+            where = f"first at line {first['line']}, byte {first['byte']}" + (f" ({detail})" if detail else "")
+            reader.error(path, {**first, "lines": lines}, f"{what}; {where}")
+        self.kinds.clear()
+
 
 def lines_of(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, int, str]]:
-    """``iter_lines`` that reports bad bytes and NULs as errors of ``reader`` and tracks its position."""
-
-    def fault(position: dict[str, int], message: str) -> None:
-        reader.error(path, position, message)
-
+    """``iter_lines`` that reports bad bytes and NULs (once per file, see ``FaultSummary``) as errors of
+    ``reader`` and tracks its position. ``encoding`` may be ``auto``."""
+    codec = file_encoding(path, encoding)
+    if encoding == AUTO:
+        reader.file_charset = codec
+    faults = FaultSummary()
     number = 0
-    for number, offset, line in iter_lines(path, encoding, on_fault=fault):
-        reader._position = {"line": number, "byte": offset}
-        yield number, offset, line
+    try:
+        for number, offset, line in iter_lines(path, codec, on_fault=faults.add):
+            reader._position = {"line": number, "byte": offset}
+            yield number, offset, line
+    finally:  # also when a truncated stream ends the file: the faults seen so far are reported
+        faults.report(reader, path, codec)
     if number == 0:  # an empty file on disk is caught before reading; this is an empty compressed one
         reader.error(path, 0, "empty file: no content after decompression")
 
@@ -51,22 +112,32 @@ class TextSource(Source):
 
     def read_file(self, path: str) -> Iterator[Document]:
         opts: TextOptions = self.options
+        meta = self.charset_meta
         if opts.split == "line":
             for number, _, line in lines_of(path, opts.encoding, self):
                 if line.strip():
-                    yield self.document(line, path, f"L{number}")
+                    yield self.document(line, path, f"L{number}", **meta())
         elif opts.split == "blank_line":
             for start, block in paragraphs(path, opts.encoding, self):
-                yield self.document("\n".join(block), path, f"L{start}")
+                yield self.document("\n".join(block), path, f"L{start}", **meta())
         else:
             lines = [line for _, _, line in lines_of(path, opts.encoding, self)]
             text = "\n".join(lines).strip("\n")
             if text.strip():
-                yield self.document(text, path, "file")
+                yield self.document(text, path, "file", **meta())
+
+    def charset_meta(self) -> dict[str, str]:
+        """With ``encoding: auto`` each document records the charset its file was read with."""
+        return {"charset": self.file_charset} if self.options.encoding == AUTO else {}
 
 
 class CC100Options(SourceOptions):
     encoding: str = "utf-8"
+
+    @field_validator("encoding")
+    @classmethod
+    def encoding_is_known(cls, value: str) -> str:
+        return known_encoding(value)
 
 
 @register_source("cc100")

@@ -117,20 +117,46 @@ def test_text_encoding_option(shared_data):
     assert any("アプリケーション" in d.text for d in from_euc)
 
 
-def test_wrong_encoding_is_reported_line_by_line(shared_data):
-    """EUC-JP read as UTF-8: every line with Japanese is an error entry; the text is still read, with U+FFFD."""
+def test_wrong_encoding_is_reported_once_per_file(shared_data):
+    """EUC-JP read as UTF-8: one error entry for the file, with the number of lines hit and the first position;
+    the text is still read, with U+FFFD."""
     feeds = shared_data / "legacy_encoding_ja_feeds"
     euc = feeds / "EUC-JP" / "_ude_1.txt"
     docs, ledger = read("text", [euc], feeds, split="line")
     raw_lines = euc.read_bytes().split(b"\n")
     non_ascii = [i for i, line in enumerate(raw_lines, start=1) if any(b > 0x7F for b in line)]
-    assert [e["position"]["line"] for e in ledger["errors"]] == non_ascii
-    first = ledger["errors"][0]
-    assert first["file"] == "EUC-JP/_ude_1.txt" and "invalid utf-8" in first["message"]
+    (error,) = ledger["errors"]
+    assert error["file"] == "EUC-JP/_ude_1.txt" and "not valid utf-8" in error["message"]
+    assert error["position"]["line"] == non_ascii[0] and error["position"]["lines"] == len(non_ascii) == 17
     offset = sum(len(line) + 1 for line in raw_lines[: non_ascii[0] - 1])
-    assert first["position"]["byte"] == offset + next(i for i, b in enumerate(raw_lines[non_ascii[0] - 1]) if b > 0x7F)
+    assert error["position"]["byte"] == offset + next(i for i, b in enumerate(raw_lines[non_ascii[0] - 1]) if b > 0x7F)
     assert len(docs) == sum(1 for line in raw_lines if line.strip())
     assert sum("\ufffd" in d.text for d in docs) == len(non_ascii)
+
+
+def test_encoding_auto_detects_each_file(shared_data):
+    """The five legacy-encoded text files (EUC-JP, Shift_JIS x2, ISO-2022-JP) read with `encoding: auto` equal
+    what the right codec, named by the folder, gives; no error, no U+FFFD, the charset in each document."""
+    feeds = shared_data / "legacy_encoding_ja_feeds"
+    files = sorted(feeds.glob("*/*.txt"))
+    assert len(files) == 4
+    folder_codec = {"EUC-JP": "euc_jp", "SHIFT_JIS": "cp932", "iso-2022-jp": "iso2022_jp"}
+    for path in files:
+        docs, ledger = read("text", [path], feeds, split="line", encoding="auto")
+        expected = [line for line in path.read_bytes().decode(folder_codec[path.parent.name]).split("\n") if line.strip()]
+        assert ledger["errors"] == [], path
+        assert [d.text.rstrip("\r") for d in docs] == [line.rstrip("\r") for line in expected], path
+        charsets = {d.metadata["meta"]["charset"] for d in docs}
+        prefix = {"EUC-JP": "euc_j", "SHIFT_JIS": "cp932", "iso-2022-jp": "iso2022_jp"}[path.parent.name]
+        assert len(charsets) == 1 and charsets.pop().startswith(prefix), path
+
+
+def test_unknown_encoding_fails_at_plan_time():
+    from jacorpus.pipelines.recipe import RecipeError, parse_recipe
+
+    for source in ("text", "cc100"):
+        with pytest.raises(RecipeError, match=r"sources\[0\]\.encoding.*unknown encoding 'latin-9x'"):
+            parse_recipe(f"name: x\nsources: [{{type: {source}, encoding: latin-9x, paths: [a.txt]}}]\noutput: {{dir: o}}\n")
 
 
 @pytest.fixture(scope="module")
