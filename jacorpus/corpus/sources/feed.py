@@ -16,6 +16,7 @@ malformed is an input error with its line and column; the items completed before
 
 from __future__ import annotations
 
+import html
 import html.entities
 import io
 import re
@@ -31,7 +32,8 @@ from jacorpus.corpus.sources.web import HtmlOptions, HtmlSource
 
 FEED_ROOTS = {"rss": "rss", "RDF": "rss1", "feed": "atom"}
 ITEM_TAGS = frozenset({"item", "entry"})
-BODY_TAGS = ("encoded", "content", "description", "summary")  # local names; the longest extracted text wins
+BODY_TAGS = ("encoded", "content", "description", "summary")  # local names; the first with text wins (full
+# text before the excerpt: content:encoded / Atom content hold the post, description / summary often a cut "...")
 DATE_TAGS = ("pubDate", "date", "published", "updated", "issued", "modified", "created")
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 NAMED_ENTITY = re.compile(r"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z][A-Za-z0-9]{1,31});")
@@ -139,13 +141,10 @@ class FeedSource(HtmlSource):
         fields: dict[str, list[Any]] = {}
         for child in item:
             fields.setdefault(local_name(child), []).append(child)
-        title = clean_lines(" ".join(element_text(e) for e in fields.get("title", [])[:1])).replace("\n", " ")
-        body = ""
-        for tag in BODY_TAGS:
-            for element in fields.get(tag, []):
-                candidate = self.body_text(element)
-                if len(candidate) > len(body):
-                    body = candidate
+        # titles are plain text by the specs, yet feeds escape HTML in them ("&amp;lt;DVD&amp;gt;"): unescaped once
+        title = " ".join(element_text(e) for e in fields.get("title", [])[:1])
+        title = clean_lines(html.unescape(title) if "&" in title else title).replace("\n", " ")
+        body = next((text for tag in BODY_TAGS for e in fields.get(tag, []) if (text := self.body_text(e))), "")
         date = next((clean_lines(element_text(fields[t][0])) for t in DATE_TAGS if t in fields), None)
         meta = {"title": title or None, "url": item_link(item), "date": date or None, "feed_title": feed_title,
                 "feed_format": feed_format, "charset": charset}
