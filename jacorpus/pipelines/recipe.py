@@ -66,6 +66,11 @@ class Recipe(BaseModel):
     sources: list[SourceSpec] = Field(min_length=1)
     steps: list[dict[str, dict[str, Any] | None]] = Field(default_factory=list)
     output: OutputSpec
+    # the dataset card's license when sources differ (`license: other`): a name and a link for people to read
+    license_name: str | None = None
+    license_link: str | None = None
+    # published data names input files relative to this folder (default: each source's own common folder)
+    origin_root: str | None = None
     # set by load_recipe, not by the YAML
     base_dir: str = Field(default=".", exclude=True)
 
