@@ -103,6 +103,7 @@ BUILTIN_STEP_MODULES = [
     "jacorpus.corpus.pii",
     "jacorpus.corpus.ngwords",
     "jacorpus.corpus.dedup.steps",
+    "jacorpus.corpus.decontaminate",
 ]
 
 
