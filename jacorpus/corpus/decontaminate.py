@@ -21,8 +21,9 @@ Matching is datatrove's n-gram decontamination made Japanese: the same normaliza
 (``jacorpus.corpus.dedup.textnorm`` / ``shingles``: NFKC, lower case, whitespace removed; character n-grams or
 Sudachi words), 64-bit n-gram hashes, and an item matches a document when at least ``min_overlap`` of the item's
 distinct n-grams occur in it (1 n-gram is datatrove's rule; the default 0.5 keeps a generic phrase shared by a short
-caption and an encyclopedia article from counting; bench/results/decontaminate.md measures both). Items shorter than
-``ngram`` units have no n-gram and cannot match; they are counted (``short_items:<name>`` in the step's counters).
+caption and an encyclopedia article from counting; bench/results/decontaminate.md measures both). Items with fewer
+than ``min_item_ngrams`` n-grams (default 3: 15 characters at n=13) are too short to tell from a common phrase and
+are not searched; they are counted (``short_items:<name>`` in the step's counters).
 
 Drop reason ``decontaminate:<benchmark>`` (the benchmark with the most matched n-grams), annotation
 ``contamination`` = ``"<benchmark>:<item id>; ..."`` on dropped and cut documents, counters per benchmark in the
@@ -32,6 +33,7 @@ manifest (``steps.decontaminate["documents:<benchmark>"]``, ``"cut_chars:<benchm
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import os
 import threading
@@ -55,7 +57,7 @@ HIGH_SEED = 0x5BD1E995  # the second 32-bit half of a 64-bit shingle hash, as in
 class BenchmarkSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
-    path: str  # relative to the recipe's folder
+    path: str  # relative to the recipe's folder; a glob pattern reads every file it matches, in sorted order
     fields: list[str] = Field(min_length=1)
     id: str | None = None  # dotted path of the record id (first value reached); default: record number
     records: str | None = None  # dotted path from a top-level value to the records (JSQuAD: data.paragraphs)
@@ -72,6 +74,9 @@ class DecontaminateOptions(StepOptions):
     unit: Literal["char", "word"] = "char"
     action: Literal["drop", "cut"] = "drop"
     min_overlap: float = Field(0.5, gt=0.0, le=1.0)  # share of an item's distinct n-grams found in the document
+    # an item with fewer distinct n-grams is not indexed (counted as short): a 13-character JSQuAD question such
+    # as "15歳以上の国民の識字率は" is one n-gram and occurs in every country article
+    min_item_ngrams: int = Field(3, ge=1)
 
 
 # -- reading benchmark files ---------------------------------------------------------------------------------------
@@ -132,9 +137,10 @@ class BenchmarkItem:
 def benchmark_items(spec: BenchmarkSpec, base_dir: str = ".") -> list[BenchmarkItem]:
     """Every item of one benchmark file; a field that reaches nothing in the whole file is an error."""
     path = spec.path if os.path.isabs(spec.path) else os.path.normpath(os.path.join(base_dir, spec.path))
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"benchmark {spec.name!r}: file not found: {path}")
-    top = read_records(path)
+    files = sorted(glob.glob(path)) if glob.has_magic(path) else [path] if os.path.isfile(path) else []
+    if not files:
+        raise FileNotFoundError(f"benchmark {spec.name!r}: no file matches {path}")
+    top = [record for file in files for record in read_records(file)]
     records = [r for value in top for _, r in reach(value, spec.records)] if spec.records else top
     items: list[BenchmarkItem] = []
     found = dict.fromkeys(spec.fields, 0)
@@ -166,7 +172,10 @@ def hashes64(tokens: np.ndarray, n: int) -> np.ndarray:
 class NgramIndex:
     """Sorted unique n-gram hashes of all items, with a CSR map from n-gram to the items that contain it."""
 
-    def __init__(self, items: list[BenchmarkItem], shingler: Shingler, benchmarks: list[str]) -> None:
+    PREFILTER_BITS = 24  # a 2 MiB bit table in front of the binary search: most document n-grams stop there
+
+    def __init__(self, items: list[BenchmarkItem], shingler: Shingler, benchmarks: list[str],
+                 min_item_ngrams: int = 1) -> None:
         self.items = items
         self.benchmarks = benchmarks
         bench_index = {b: i for i, b in enumerate(benchmarks)}
@@ -175,9 +184,11 @@ class NgramIndex:
         self.item_grams = np.zeros(len(items), dtype=np.int64)
         for k, item in enumerate(items):
             tokens = shingler.tokens(item.text)
-            if tokens.size < shingler.ngram:
-                continue  # shorter than one n-gram: cannot be found (counted as short_items)
+            if tokens.size < shingler.ngram + min_item_ngrams - 1:
+                continue  # too short to be told from a common phrase (counted as short_items)
             grams = np.unique(hashes64(tokens, shingler.ngram))
+            if grams.size < min_item_ngrams:
+                continue
             self.item_grams[k] = grams.size
             per_item.append(grams)
             owners.append(np.full(grams.size, k, dtype=np.int64))
@@ -189,14 +200,20 @@ class NgramIndex:
         self.offsets = np.append(starts, flat.size).astype(np.int64)
         self.owners = owner
         self.short_items = np.bincount(self.item_benchmark[self.item_grams == 0], minlength=len(benchmarks))
+        self.prefilter = np.zeros(1 << self.PREFILTER_BITS, dtype=bool)
+        self.prefilter[(self.grams & np.uint64((1 << self.PREFILTER_BITS) - 1)).astype(np.int64)] = True
 
     def lookup(self, doc_grams: np.ndarray) -> np.ndarray:
         """Positions in ``self.grams`` of the document n-grams that are in the index (-1 where not)."""
         if self.grams.size == 0 or doc_grams.size == 0:
             return np.full(doc_grams.size, -1, dtype=np.int64)
-        pos = np.searchsorted(self.grams, doc_grams)
+        out = np.full(doc_grams.size, -1, dtype=np.int64)
+        low = (doc_grams & np.uint64((1 << self.PREFILTER_BITS) - 1)).astype(np.int64)
+        candidates = np.nonzero(self.prefilter[low])[0]
+        pos = np.searchsorted(self.grams, doc_grams[candidates])
         pos[pos == self.grams.size] = 0
-        return np.where(self.grams[pos] == doc_grams, pos, -1)
+        out[candidates] = np.where(self.grams[pos] == doc_grams[candidates], pos, -1)
+        return out
 
     def matched_items(self, gram_positions: np.ndarray, min_overlap: float) -> dict[int, int]:
         """Items with at least ``min_overlap`` of their n-grams among the given distinct index positions."""
@@ -223,7 +240,7 @@ def load_index(options: DecontaminateOptions, base_dir: str) -> NgramIndex:
         if key not in _INDEX_CACHE:
             items = [it for spec in options.benchmarks for it in benchmark_items(spec, base_dir)]
             _INDEX_CACHE[key] = NgramIndex(items, Shingler(options.unit, options.ngram),
-                                           [b.name for b in options.benchmarks])
+                                           [b.name for b in options.benchmarks], options.min_item_ngrams)
         return _INDEX_CACHE[key]
 
 
@@ -292,7 +309,8 @@ class Decontaminate(JaStep):
         self.shingler = Shingler(self.options.unit, self.options.ngram)
         index = self.index  # read the files now: a wrong path or field fails at plan time, not in a worker
         if not index.grams.size:
-            raise ValueError(f"decontaminate: no benchmark item is {self.options.ngram} {self.options.unit}s long")
+            raise ValueError(f"decontaminate: no benchmark item has {self.options.min_item_ngrams} n-grams of "
+                             f"{self.options.ngram} {self.options.unit}s")
 
     @property
     def index(self) -> NgramIndex:  # in a module cache, not in the step: pickles and deep copies stay small
@@ -324,7 +342,8 @@ class Decontaminate(JaStep):
             self.count_short_items()
         for doc in data:
             with self.track_time():
-                doc_grams = self.shingler.hash_set64(doc.text)
+                # every window, repeats included: a sort or hash-unique of all of them costs more than the lookup
+                doc_grams = hashes64(self.shingler.tokens(doc.text), opts.ngram)
                 matches = index.matched_items(index.lookup(doc_grams), opts.min_overlap)
                 if not matches:
                     yield doc
