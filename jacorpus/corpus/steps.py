@@ -149,6 +149,7 @@ BUILTIN_STEP_MODULES = [
     "jacorpus.corpus.pii",
     "jacorpus.corpus.ngwords",
     "jacorpus.corpus.dedup.steps",
+    "jacorpus.corpus.decontaminate",
 ]
 
 
