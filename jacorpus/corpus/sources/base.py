@@ -17,7 +17,7 @@ from datatrove.data import Document, DocumentsPipeline
 from pydantic import BaseModel, ConfigDict, Field
 
 from jacorpus.corpus.document import make_document
-from jacorpus.corpus.sources.limits import DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_SECONDS
+from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_SECONDS
 from jacorpus.corpus.steps import JaStep
 
 

@@ -9,7 +9,7 @@ import lzma
 from typing import BinaryIO, Callable, Iterator
 
 from jacorpus.corpus.sources.base import SourceError
-from jacorpus.corpus.sources.limits import DEFAULT_MAX_RECORD_BYTES
+from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES
 
 COMPRESSED_SUFFIXES = (".bz2", ".gz", ".xz", ".zst", ".zstd")
 

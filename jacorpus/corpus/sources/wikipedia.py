@@ -21,7 +21,7 @@ from pydantic import Field
 
 from jacorpus.corpus.sources.base import Source, SourceError, SourceOptions, register_source
 from jacorpus.corpus.sources.compression import open_counted
-from jacorpus.corpus.sources.limits import DEFAULT_MAX_RECORD_BYTES
+from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES, RecordTimeout
 from jacorpus.corpus.sources.wikitext import TAIL_SECTIONS, WikitextCleaner
 from jacorpus.corpus.sources.wikitext_regex import is_disambiguation, redirect_target
 
@@ -236,11 +236,13 @@ class WikipediaSource(Source):
             stream.close()
             if cleaner is not None and cleaner.fallbacks:
                 self.ledger.count(self.source_name, "wikitext_regex_fallback", cleaner.fallbacks)
+            if cleaner is not None and cleaner.timeouts:
+                self.ledger.count(self.source_name, "wikitext_tokenizer_timeout", cleaner.timeouts)
 
     def make_cleaner(self, site: SiteInfo) -> WikitextCleaner:
         hidden = [site.namespaces[k] for k in HIDDEN_NAMESPACES if site.namespaces.get(k)]
         opts: WikipediaOptions = self.options
-        return WikitextCleaner(opts.drop_sections, hidden, opts.max_parse_chars)
+        return WikitextCleaner(opts.drop_sections, hidden, opts.max_parse_chars, max_seconds=opts.max_record_seconds)
 
     def page_document(self, page: Page, site: SiteInfo, path: str, cleaner: WikitextCleaner) -> Document | None:
         opts: WikipediaOptions = self.options
@@ -268,7 +270,11 @@ class WikipediaSource(Source):
             self.drop(self.document(page.text, path, locator, **meta), reason)
             return None
 
-        text = cleaner.clean(page.text)
+        try:
+            text = cleaner.clean(page.text)
+        except RecordTimeout:  # both cleaners past max_record_seconds: dropped, its wikitext kept for inspection
+            self.drop(self.document(page.text, path, locator, **meta), "timeout")
+            return None
         if target is not None:
             meta["redirect"] = target
         doc = self.document(text, path, locator, **meta)
