@@ -18,6 +18,7 @@ from pydantic import Field
 
 from jacorpus.corpus.chartypes import sudachi_words
 from jacorpus.corpus.language import load_fasttext
+from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_SECONDS
 from jacorpus.corpus.steps import JaFilter, StepOptions, register_step
 
 FEATURE_MAX_CHARS = 10_000  # a prefix is enough for a bag of words and bounds the cost on huge pages
@@ -112,6 +113,7 @@ class QualityClassifier(JaFilter):
     """Scores documents with P(label) (annotated as ``quality_score``) and keeps those at or above ``min_score``."""
 
     name = "classifier"
+    max_record_seconds = DEFAULT_MAX_RECORD_SECONDS  # Sudachi words of one document
     Options: ClassVar[type[StepOptions]] = ClassifierOptions
     annotations: ClassVar[dict[str, pa.DataType]] = {"quality_score": pa.float64()}
 

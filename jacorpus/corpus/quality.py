@@ -25,6 +25,7 @@ from datatrove.utils.text import PUNCTUATION_SET, TERMINAL_PUNCTUATION
 from pydantic import Field, create_model
 
 from jacorpus.corpus import chartypes as ct
+from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_SECONDS
 from jacorpus.corpus.steps import JaFilter, StepOptions, register_step
 
 _SENTENCE = re.compile(r"[^。．！？!?\n]+[。．！？!?]?")  # Swallow's sentence pattern, within lines
@@ -325,6 +326,7 @@ class QualityFilter(JaFilter):
     """Drops a document at its first failing rule; the reason is the rule's name (e.g. ``min_hiragana_fraction``)."""
 
     name = "quality"
+    max_record_seconds = DEFAULT_MAX_RECORD_SECONDS  # Sudachi words of one document
     Options: ClassVar[type[StepOptions]] = QualityOptions
 
     def __init__(self, options: StepOptions | None = None, base_dir: str = ".") -> None:

@@ -16,6 +16,7 @@ from datatrove.pipeline.base import PipelineStep
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from jacorpus.corpus.ledger import Ledger
+from jacorpus.corpus.limits import RecordTimeout, record_deadline
 
 
 class StepOptions(BaseModel):
@@ -49,6 +50,8 @@ class JaStep(PipelineStep):
     annotations: ClassVar[dict[str, pa.DataType]] = {}
     # a global step (dedup) needs the whole corpus; engines split the recipe into stages at these
     is_global: ClassVar[bool] = False
+    # expensive per-document work (Sudachi-based rules): a document over this many seconds is dropped as "timeout"
+    max_record_seconds: ClassVar[float | None] = None
 
     def __init__(self, options: StepOptions | None = None, base_dir: str = ".") -> None:
         super().__init__()
@@ -96,8 +99,11 @@ class JaFilter(JaStep):
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for doc in data:
-            with self.track_time():
-                result = self.filter(doc)
+            try:
+                with self.track_time(), record_deadline(self.max_record_seconds):
+                    result = self.filter(doc)
+            except RecordTimeout:
+                result = (False, "timeout")
             keep, reason = (result, None) if not isinstance(result, tuple) else result
             if keep:
                 yield doc

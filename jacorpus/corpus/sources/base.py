@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 from typing import Any, ClassVar, Iterator
 
 from datatrove.data import Document, DocumentsPipeline
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from jacorpus.corpus.document import make_document
+from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_SECONDS
 from jacorpus.corpus.steps import JaStep
 
 
 class SourceOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    # bounds every source keeps (docs/engines.md): a record (line, paragraph, page, JSON object, row, body) over
+    # max_record_bytes is skipped with an error entry; expensive parsing of one record (wikitext, HTML) over
+    # max_record_seconds falls back to the regex cleaner or is dropped with reason "timeout"
+    max_record_bytes: int = Field(DEFAULT_MAX_RECORD_BYTES, gt=0)
+    max_record_seconds: float = Field(DEFAULT_MAX_RECORD_SECONDS, gt=0)
 
 
 class SourceError(Exception):
@@ -49,7 +56,7 @@ class Source(JaStep):
             full = pattern if absolute else os.path.join(self.base_dir, pattern)
             matches = sorted(glob.glob(full, recursive=True)) if glob.has_magic(full) else [full]
             for match in matches:
-                if not os.path.isdir(match):
+                if match == full or not os.path.isdir(match):  # a folder named as such is an error, below
                     found.append(match)
                     self._display[match] = self._shown(match, absolute)
         return list(dict.fromkeys(found))
@@ -91,6 +98,12 @@ class Source(JaStep):
         try:
             if not os.path.exists(path):
                 raise SourceError("file not found", 0)
+            mode = os.stat(path).st_mode
+            if stat.S_ISDIR(mode):
+                raise SourceError("a directory, not a file (name its files or use a glob such as dir/*.txt)", 0)
+            if not stat.S_ISREG(mode):  # reading a FIFO or a device could block forever or never end
+                kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+                raise SourceError(f"{kind}, not a regular file: not read", 0)
             if os.path.getsize(path) == 0:
                 raise SourceError("empty file", 0)
             for doc in self.read_file(path):

@@ -9,6 +9,7 @@ import lzma
 from typing import BinaryIO, Callable, Iterator
 
 from jacorpus.corpus.sources.base import SourceError
+from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES
 
 COMPRESSED_SUFFIXES = (".bz2", ".gz", ".xz", ".zst", ".zstd")
 
@@ -29,7 +30,11 @@ def open_binary(path: str) -> BinaryIO:
 class ZstdFrameReader(io.RawIOBase):
     """Multi-frame .zst decoding that notices truncation (zstandard's stream_reader ends silently mid-frame)."""
 
-    CHUNK = 1 << 14  # compressed bytes fed at a time, which bounds the decompressed output held at once
+    # zstandard's decompressobj has no output limit and one compressed byte can stand for 128 KiB (an RLE block),
+    # so the compressed bytes fed at a time adapt to keep each output near OUTPUT_TARGET: a bomb (ratio 10^4+)
+    # is fed a few bytes at a time, ordinary data (ratio 3-10) up to MAX_FEED bytes at a time
+    OUTPUT_TARGET = 1 << 20
+    MIN_FEED, MAX_FEED = 16, 1 << 16
 
     def __init__(self, raw: BinaryIO) -> None:
         import zstandard
@@ -40,18 +45,24 @@ class ZstdFrameReader(io.RawIOBase):
         self.in_frame = False  # input fed since the last complete frame
         self.pending = b""
         self.pending_at = 0
+        self.feed_size = 1 << 10
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         while self.pending_at >= len(self.pending):
-            chunk = self.raw.read(self.CHUNK)
+            chunk = self.raw.read(self.feed_size)
             if not chunk:
                 if self.in_frame:
                     raise EOFError("zstd stream ended inside a frame (truncated file)")
                 return 0
             self.pending, self.pending_at = self._feed(chunk), 0
+            produced = len(self.pending)
+            if produced > self.OUTPUT_TARGET:
+                self.feed_size = max(self.MIN_FEED, self.feed_size * self.OUTPUT_TARGET // produced)
+            elif produced < self.OUTPUT_TARGET // 4:
+                self.feed_size = min(self.MAX_FEED, self.feed_size * 2)
         n = min(len(buffer), len(self.pending) - self.pending_at)
         buffer[:n] = self.pending[self.pending_at : self.pending_at + n]
         self.pending_at += n
@@ -110,19 +121,47 @@ def open_counted(path: str) -> CountingReader:
 
 
 def iter_lines(
-    path: str, encoding: str = "utf-8", on_fault: Callable[[dict[str, int], str], None] | None = None
-) -> Iterator[tuple[int, int, str]]:
-    """Yield (line_number, byte_offset, text), never failing on a bad byte.
+    path: str,
+    encoding: str = "utf-8",
+    on_fault: Callable[[dict[str, int], str], None] | None = None,
+    max_line_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    mark_skipped: bool = False,
+) -> Iterator[tuple[int, int, str | None]]:
+    """Yield (line_number, byte_offset, text), never failing on a bad byte and never holding more than
+    ``max_line_bytes`` of one line.
 
     Undecodable bytes become U+FFFD and NUL bytes are removed (they are never text and break consumers that use
     C strings); each such line is reported to ``on_fault(position, message)`` so the fault reaches the manifest.
-    A UTF-8 byte-order mark at the start of the file is removed.
+    A UTF-8 byte-order mark at the start of the file is removed. A line longer than ``max_line_bytes`` (a
+    decompression bomb is one endless line) is read past in 1 MiB pieces without being kept, reported with its
+    size, and reading goes on at the next line; with ``mark_skipped`` it is yielded as ``None`` so a caller that
+    groups lines (paragraphs) can drop the group it belonged to.
     """
     reader = open_counted(path)
     buffered = io.BufferedReader(reader, buffer_size=1 << 20)
     offset = 0
+    number = 0
     try:
-        for number, raw in enumerate(buffered, start=1):
+        while True:
+            raw = buffered.readline(max_line_bytes + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                seen = len(raw)
+                del raw
+                while True:  # skip to the end of the line without holding it
+                    piece = buffered.readline(1 << 20)
+                    seen += len(piece)
+                    if not piece or piece.endswith(b"\n"):
+                        break
+                if on_fault:
+                    on_fault({"line": number, "byte": offset, "size": seen},
+                             f"line of {seen} bytes is over max_record_bytes ({max_line_bytes}): skipped")
+                if mark_skipped:
+                    yield number, offset, None
+                offset += seen
+                continue
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError as exc:

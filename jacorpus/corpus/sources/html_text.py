@@ -9,8 +9,11 @@ references are decoded by the HTML parser.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from jacorpus.corpus.limits import RecordTimeout, record_deadline
 
 MAX_HTML_CHARS = 4_000_000  # beyond this a "page" is a data dump; parsing it all buys nothing
 DROP_TAGS = ("script", "style", "noscript", "template", "svg", "math", "iframe", "object", "select", "button",
@@ -130,8 +133,14 @@ def own_text(element: Any, in_link: bool = False) -> tuple[str, int]:
     return "".join(parts), link_chars
 
 
-def extract_page(html: str, url: str | None = None, extractor: Extractor = "trafilatura") -> PageText:
-    tree = parse_html(html)
+def extract_page(
+    html: str, url: str | None = None, extractor: Extractor = "trafilatura", max_seconds: float | None = None
+) -> PageText:
+    """Main text of a page. trafilatura gets half of ``max_seconds``, then the basic extractor runs on what is
+    left; past that ``RecordTimeout`` reaches the caller (which drops the page with reason ``timeout``)."""
+    started = time.monotonic()
+    with record_deadline(max_seconds):
+        tree = parse_html(html)
     if tree is None:
         return PageText("", None, None, "")
     title, canonical = page_title(tree), canonical_url(tree)
@@ -139,8 +148,14 @@ def extract_page(html: str, url: str | None = None, extractor: Extractor = "traf
     if extractor == "trafilatura":
         from copy import deepcopy
 
-        text = trafilatura_text(deepcopy(tree), url)  # trafilatura prunes the tree it is given
+        try:
+            with record_deadline(max_seconds / 2 if max_seconds else None):
+                text = trafilatura_text(deepcopy(tree), url)  # trafilatura prunes the tree it is given
+        except RecordTimeout:
+            text = ""
         if text:
             return PageText(text, title, canonical, "trafilatura")
-    text = basic_text(tree)
+    left = max_seconds - (time.monotonic() - started) if max_seconds else None
+    with record_deadline(max(left, 0.01) if left is not None else None):
+        text = basic_text(tree)
     return PageText(text, title, canonical, "basic" if text else "")

@@ -25,7 +25,7 @@ WIKITEXT_ONLY = ("title_field", "keep_redirects", "keep_disambiguation", "drop_s
 def json_objects(source: Source, path: str, encoding: str = "utf-8") -> Iterator[tuple[int, dict]]:
     """(line number, object) for each JSON line; a line that is not a JSON object is an error entry, then skipped."""
     for number, offset, line in lines_of(path, encoding, source):
-        if not line.strip():
+        if line is None or not line.strip():  # None: over max_record_bytes, reported by lines_of
             continue
         try:
             record = orjson.loads(line)
@@ -77,6 +77,9 @@ class JsonlSource(Source):
                 self.error(path, {"line": number}, f"no string field {opts.text_field!r}")
                 continue
             text = record.pop(opts.text_field)
+            if "\x00" in text:  # a JSON-escaped \u0000 decodes to NUL, which is never text
+                text = text.replace("\x00", "")
+                self.error(path, {"line": number}, f"NUL character(s) removed from {opts.text_field!r}")
             doc_id = record.pop(opts.id_field, None) if opts.id_field else None
             doc = self.document(text, path, f"L{number}", doc_id=None if doc_id in (None, "") else str(doc_id))
             doc.metadata["meta"].update(record)  # not as keywords: a field named "path" or "locator" is fine

@@ -33,7 +33,6 @@ FORMAT_OPTIONS = {
     "languages": ("pubmed",), "require_language": ("pubmed",),
     "record": ("xml",), "id_attribute": ("xml",), "title_attribute": ("xml",), "title_in_text": ("xml",),
 }
-CSV_FIELD_LIMIT = 1 << 28  # the csv module's default (128 KiB) is below some full-text fields
 
 
 class MedicalOptions(SourceOptions):
@@ -137,9 +136,11 @@ class MedicalSource(Source):
 
     def _csv_records(self, path: str, delimiter: str):
         opts: MedicalOptions = self.options
-        csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-        # decoded line by line (bad bytes and NULs reported with their line); quoted newlines become "\n"
-        lines = (line + "\n" for _, _, line in lines_of(path, opts.encoding, self))
+        # a field (an unclosed quote gathers lines) over max_record_bytes is a csv.Error, reported as a bad row
+        csv.field_size_limit(opts.max_record_bytes)
+        # decoded line by line (bad bytes, NULs and oversized lines reported with their line); quoted newlines
+        # become "\n"
+        lines = (line + "\n" for _, _, line in lines_of(path, opts.encoding, self) if line is not None)
         rows = csv.reader(lines, delimiter=delimiter, strict=True)
         header = opts.columns
         line = 0
@@ -185,22 +186,53 @@ class MedicalSource(Source):
 
 
 # -- XML -------------------------------------------------------------------------------------------------------
+class RecordBoundedStream(io.RawIOBase):
+    """The decompressed stream lxml reads, refusing to go on once one record has taken ``limit`` bytes: lxml builds
+    a record's whole subtree before it yields it, so this is where a bomb inside one record is stopped."""
+
+    def __init__(self, counted: Any, limit: int) -> None:
+        self.counted = counted
+        self.limit = limit
+        self.record_start: int | None = None  # decompressed offset where the current record began
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self.record_start is not None and self.counted.offset - self.record_start > self.limit:
+            seen = self.counted.offset - self.record_start
+            raise SourceError(f"record over max_record_bytes ({self.limit}): {seen} bytes seen without its end",
+                              {"byte": self.record_start, "size": seen})
+        return self.counted.readinto(buffer)
+
+    def close(self) -> None:
+        self.counted.close()
+        super().close()
+
+
 def iter_records(path: str, tag: str, source: Source) -> Iterator[tuple[int, Any]]:
     """Stream the ``tag`` elements (any namespace) of an XML file, freeing each one after use.
 
     Malformed XML ends the file with a ``SourceError`` at the parser's line and column; records before it are kept.
+    So does a record over ``max_record_bytes`` (XML has no boundary to resume at once a record is cut).
     DTDs and external entities are never loaded.
     """
     from lxml import etree
 
-    stream = io.BufferedReader(open_counted(path), buffer_size=1 << 20)
+    bounded = RecordBoundedStream(open_counted(path), source.options.max_record_bytes)
+    stream = io.BufferedReader(bounded, buffer_size=1 << 16)
     number = 0
     with stream:
         parser = etree.iterparse(
-            stream, events=("end",), tag="{*}" + tag, load_dtd=False, no_network=True, resolve_entities=False
+            stream, events=("start", "end"), tag="{*}" + tag, load_dtd=False, no_network=True,
+            resolve_entities=False,
         )
         try:
-            for _, element in parser:
+            for event, element in parser:
+                if event == "start":
+                    bounded.record_start = bounded.counted.offset
+                    continue
+                bounded.record_start = None
                 number += 1
                 source._position = {"record": number, "line": element.sourceline}
                 yield number, element

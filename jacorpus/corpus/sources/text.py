@@ -72,16 +72,17 @@ class FaultSummary:
         self.kinds.clear()
 
 
-def lines_of(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, int, str]]:
+def lines_of(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, int, str | None]]:
     """``iter_lines`` that reports bad bytes and NULs (once per file, see ``FaultSummary``) as errors of
-    ``reader`` and tracks its position. ``encoding`` may be ``auto``."""
+    ``reader`` and tracks its position. ``encoding`` may be ``auto``. A line over ``max_record_bytes`` comes as ``None``."""
     codec = file_encoding(path, encoding)
     if encoding == AUTO:
         reader.file_charset = codec
     faults = FaultSummary()
     number = 0
     try:
-        for number, offset, line in iter_lines(path, codec, on_fault=faults.add):
+        for number, offset, line in iter_lines(path, codec, on_fault=faults.add, max_line_bytes=reader.options.max_record_bytes,
+                                                  mark_skipped=True):
             reader._position = {"line": number, "byte": offset}
             yield number, offset, line
     finally:  # also when a truncated stream ends the file: the faults seen so far are reported
@@ -91,18 +92,34 @@ def lines_of(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, in
 
 
 def paragraphs(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, list[str]]]:
-    """Blank-line separated blocks as (first line number, lines). Tracks position for error reports."""
+    """Blank-line separated blocks as (first line number, lines). Tracks position for error reports.
+
+    A block over ``max_record_bytes`` (or holding an oversized line) is dropped as an error entry and its lines
+    are not kept while the rest of it is read past; reading goes on at the next blank line."""
+    limit = reader.options.max_record_bytes
     block: list[str] = []
-    start = 0
-    for number, _, line in lines_of(path, encoding, reader):
-        if line.strip():
-            if not block:
-                start = number
-            block.append(line)
-        elif block:
-            yield start, block
-            block = []
-    if block:
+    start = start_byte = 0
+    skipping = False  # inside a block already reported as oversized
+    for number, offset, line in lines_of(path, encoding, reader):
+        if line is not None and not line.strip():
+            if block and not skipping:
+                yield start, block
+            block, skipping = [], False
+            continue
+        if not block and not skipping:
+            start, start_byte = number, offset
+        if skipping:
+            continue
+        # bytes before this line plus its characters (no re-encoding on the hot path; a char is >= 1 byte)
+        size = offset - start_byte + (len(line) if line is not None else limit + 1)
+        if size > limit:
+            if line is not None:  # an oversized line is reported by lines_of already
+                reader.error(path, {"line": start, "byte": start_byte, "size": size},
+                             f"paragraph over max_record_bytes ({limit}) from line {start}: skipped")
+            block, skipping = [], True
+            continue
+        block.append(line)
+    if block and not skipping:
         yield start, block
 
 
@@ -115,13 +132,20 @@ class TextSource(Source):
         meta = self.charset_meta
         if opts.split == "line":
             for number, _, line in lines_of(path, opts.encoding, self):
-                if line.strip():
+                if line is not None and line.strip():
                     yield self.document(line, path, f"L{number}", **meta())
         elif opts.split == "blank_line":
             for start, block in paragraphs(path, opts.encoding, self):
                 yield self.document("\n".join(block), path, f"L{start}", **meta())
         else:
-            lines = [line for _, _, line in lines_of(path, opts.encoding, self)]
+            lines = []
+            for _, offset, line in lines_of(path, opts.encoding, self):
+                size = offset + (len(line) if line is not None else 0)
+                if line is None or size > opts.max_record_bytes:  # the whole file is the record: skip it
+                    self.error(path, {"byte": 0, "size": size},
+                               f"file over max_record_bytes ({opts.max_record_bytes}) as one document: skipped")
+                    return
+                lines.append(line)
             text = "\n".join(lines).strip("\n")
             if text.strip():
                 yield self.document(text, path, "file", **meta())

@@ -16,6 +16,7 @@ from typing import Any, Iterator, Literal
 from datatrove.data import Document
 from pydantic import Field, field_validator
 
+from jacorpus.corpus.limits import RecordTimeout
 from jacorpus.corpus.sources.base import Source, SourceError, SourceOptions, register_source
 from jacorpus.corpus.sources.charset import canonical_codec, charset_from_content_type, decode_bytes
 from jacorpus.corpus.sources.compression import COMPRESSED_SUFFIXES, open_counted
@@ -100,7 +101,12 @@ class WarcSource(Source):
             self.drop(self.document("", path, locator, **meta), "not_html")
             return None
         decoded = decode_bytes(http.body, charset_from_content_type(content_type))
-        page = extract_page(decoded.text, url=meta["url"], extractor=self.options.extractor)
+        try:
+            page = extract_page(decoded.text, url=meta["url"], extractor=self.options.extractor,
+                                max_seconds=self.options.max_record_seconds)
+        except RecordTimeout:
+            self.drop(self.document("", path, locator, **meta), "timeout")
+            return None
         meta.update(charset=decoded.charset, title=page.title)
         doc = self.document(page.text, path, locator, **meta)
         if not page.text:
@@ -178,7 +184,11 @@ class HtmlSource(Source):
         if len(data) > opts.max_bytes:
             raise SourceError(f"page larger than max_bytes={opts.max_bytes}", 0)
         decoded = decode_bytes(data, forced=opts.encoding)
-        page = extract_page(decoded.text, extractor=opts.extractor)
+        try:
+            page = extract_page(decoded.text, extractor=opts.extractor, max_seconds=opts.max_record_seconds)
+        except RecordTimeout:
+            self.drop(self.document("", path, "page"), "timeout")
+            return
         meta = {"title": page.title, "url": page.canonical_url, "charset": decoded.charset}
         doc = self.document(page.text, path, "page", **meta)
         if not page.text:

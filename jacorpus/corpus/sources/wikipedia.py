@@ -21,6 +21,7 @@ from pydantic import Field
 
 from jacorpus.corpus.sources.base import Source, SourceError, SourceOptions, register_source
 from jacorpus.corpus.sources.compression import open_counted
+from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES, RecordTimeout
 from jacorpus.corpus.sources.wikitext import TAIL_SECTIONS, WikitextCleaner
 from jacorpus.corpus.sources.wikitext_regex import is_disambiguation, redirect_target
 
@@ -86,6 +87,7 @@ class Page:
     timestamp: str | None = None
     text: str = ""
     redirect: str | None = None
+    oversized: bool = False  # over max_record_bytes: its text is not collected and the page is skipped
 
 
 def _int(value: str) -> int | None:
@@ -100,7 +102,9 @@ class DumpParser:
 
     LEAVES = frozenset({"title", "ns", "id", "timestamp", "text", "dbname", "base", "namespace"})
 
-    def __init__(self) -> None:
+    def __init__(self, max_page_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
+        self.max_page_bytes = max_page_bytes
+        self.oversized: deque[tuple[Page, int]] = deque()  # (page, bytes seen) found over the limit, to report
         self.expat = expat.ParserCreate()
         self.expat.buffer_text = True
         self.expat.buffer_size = 1 << 16
@@ -131,11 +135,22 @@ class DumpParser:
             self.page.redirect = attrs.get("title", "")
         elif name == "namespace":
             self.namespace_key = _int(attrs.get("key", ""))
-        self.chars = [] if name in self.LEAVES else None
+        self.chars = [] if name in self.LEAVES and not (self.page is not None and self.page.oversized) else None
 
     def characters(self, data: str) -> None:
-        if self.chars is not None:
-            self.chars.append(data)
+        if self.chars is None:
+            return
+        page = self.page
+        if page is not None:  # bytes of the decompressed stream since <page>: exact, and costs no encoding
+            seen = self.expat.CurrentByteIndex - page.byte
+            if seen > self.max_page_bytes:
+                page.oversized, page.text, self.chars = True, "", None
+                self.oversized.append((page, seen))
+                return
+        elif sum(map(len, self.chars)) > self.max_page_bytes:  # a bloated <siteinfo> leaf: stop collecting it
+            self.chars = None
+            return
+        self.chars.append(data)
 
     def end(self, tag: str) -> None:
         name = self.stack.pop()
@@ -144,7 +159,8 @@ class DumpParser:
         self.chars = None
         page = self.page
         if name == "page" and page is not None:
-            self.pages.append(page)
+            if not page.oversized:
+                self.pages.append(page)
             self.completed += 1
             self.last_page_id = page.page_id
             self.page = None
@@ -187,7 +203,7 @@ class WikipediaSource(Source):
     Options = WikipediaOptions
 
     def read_file(self, path: str) -> Iterator[Document]:
-        parser = DumpParser()
+        parser = DumpParser(self.options.max_record_bytes)
         stream = open_counted(path)  # raises SourceError (with the byte offset) on a cut or corrupt .bz2
         cleaner: WikitextCleaner | None = None
         try:
@@ -203,6 +219,10 @@ class WikipediaSource(Source):
                     fault = parser.fault(exc, final=not chunk)
                 if parser.root not in (None, "mediawiki"):
                     raise SourceError(f"not a MediaWiki export: root element <{parser.root}>", 0)
+                while parser.oversized:
+                    page, seen = parser.oversized.popleft()
+                    self.error(path, {"byte": page.byte, "page_id": page.page_id, "size": seen},
+                               f"page over max_record_bytes ({parser.max_page_bytes}, {seen} bytes seen): skipped")
                 while parser.pages:  # pages completed before a fault are still kept
                     cleaner = cleaner or self.make_cleaner(parser.site)
                     doc = self.page_document(parser.pages.popleft(), parser.site, path, cleaner)
@@ -216,11 +236,13 @@ class WikipediaSource(Source):
             stream.close()
             if cleaner is not None and cleaner.fallbacks:
                 self.ledger.count(self.source_name, "wikitext_regex_fallback", cleaner.fallbacks)
+            if cleaner is not None and cleaner.timeouts:
+                self.ledger.count(self.source_name, "wikitext_tokenizer_timeout", cleaner.timeouts)
 
     def make_cleaner(self, site: SiteInfo) -> WikitextCleaner:
         hidden = [site.namespaces[k] for k in HIDDEN_NAMESPACES if site.namespaces.get(k)]
         opts: WikipediaOptions = self.options
-        return WikitextCleaner(opts.drop_sections, hidden, opts.max_parse_chars)
+        return WikitextCleaner(opts.drop_sections, hidden, opts.max_parse_chars, max_seconds=opts.max_record_seconds)
 
     def page_document(self, page: Page, site: SiteInfo, path: str, cleaner: WikitextCleaner) -> Document | None:
         opts: WikipediaOptions = self.options
@@ -248,7 +270,11 @@ class WikipediaSource(Source):
             self.drop(self.document(page.text, path, locator, **meta), reason)
             return None
 
-        text = cleaner.clean(page.text)
+        try:
+            text = cleaner.clean(page.text)
+        except RecordTimeout:  # both cleaners past max_record_seconds: dropped, its wikitext kept for inspection
+            self.drop(self.document(page.text, path, locator, **meta), "timeout")
+            return None
         if target is not None:
             meta["redirect"] = target
         doc = self.document(text, path, locator, **meta)

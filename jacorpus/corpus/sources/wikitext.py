@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from typing import Callable, Iterable
 
 from mwparserfromhell.parser import tokens as T
@@ -21,6 +22,7 @@ try:
 except ImportError:  # pure-Python build of mwparserfromhell: same tokens, slower
     from mwparserfromhell.parser.tokenizer import Tokenizer  # type: ignore[assignment]
 
+from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_SECONDS, RecordTimeout, record_deadline
 from jacorpus.corpus.sources.wikitext_regex import (
     HEADING_MARK,
     REDIRECT_DIRECTIVE,
@@ -187,30 +189,38 @@ class WikitextCleaner:
         hidden_link_prefixes: Iterable[str] = (),
         max_parse_chars: int = 1_000_000,
         max_unclosed_cost: float = 5_000_000,  # ~1 s of tokenizer backtracking at worst (2e-7 s per unit)
+        max_seconds: float | None = DEFAULT_MAX_RECORD_SECONDS,  # per page, both paths together
     ) -> None:
         self.drop_sections = {w for s in drop_sections for w in section_words(s)}
         self.hidden_prefixes = HIDDEN_LINK_PREFIXES | {p.casefold() for p in hidden_link_prefixes}
         self.max_parse_chars = max_parse_chars
         self.max_unclosed_cost = max_unclosed_cost
-        self.fallbacks = 0  # pages cleaned by the regex path (size guard or tokenizer failure)
+        self.max_seconds = max_seconds
+        self.fallbacks = 0  # pages cleaned by the regex path (size guard, tokenizer failure or timeout)
+        self.timeouts = 0  # pages whose tokenizer path went past half of max_seconds (then cleaned by regex)
 
     def clean(self, wikitext: str) -> str:
+        """Clean text of one page. The tokenizer path gets half of ``max_seconds`` (the cost estimate misses some
+        misnested markup: measured 40 s for 96 KB), the regex path what is left; past that ``RecordTimeout``."""
         wikitext = REDIRECT_DIRECTIVE.sub("", wikitext, count=1)  # a kept redirect reads as its target
         if not wikitext.strip():
             return ""
-        rendered = None
+        started = time.monotonic()
         if len(wikitext) <= self.max_parse_chars and (
             len(wikitext) ** 2 <= self.max_unclosed_cost or unclosed_cost(wikitext) <= self.max_unclosed_cost
         ):
             try:
-                # style tags ('' ''') are left as text and stripped later: their backtracking is the slow part
-                rendered = self.render(Tokenizer().tokenize(wikitext, 0, True))
+                with record_deadline(self.max_seconds / 2 if self.max_seconds else None):
+                    # style tags ('' ''') are left as text and stripped later: their backtracking is the slow part
+                    return self.finish(self.render(Tokenizer().tokenize(wikitext, 0, True)))
+            except RecordTimeout:
+                self.timeouts += 1
             except Exception:  # noqa: BLE001 - the tokenizer's own faults: use the regex path
-                rendered = None
-        if rendered is None:
-            self.fallbacks += 1
-            rendered = regex_render(wikitext, self.link_text)
-        return self.finish(rendered)
+                pass
+        self.fallbacks += 1
+        left = self.max_seconds - (time.monotonic() - started) if self.max_seconds else None
+        with record_deadline(max(left, 0.01) if left is not None else None):  # RecordTimeout goes to the caller
+            return self.finish(regex_render(wikitext, self.link_text))
 
     # -- token stream -> text ------------------------------------------------------------------------------------
     def render(self, tokens: list[T.Token]) -> str:

@@ -1,0 +1,120 @@
+"""Bounded records: a decompression bomb inflating to one huge record, in every line/record source, is skipped
+with an error entry naming file, offset and size seen; the records before and after it are kept; the peak RSS of
+the process that ran it (measured there, with getrusage) stays within a bound of a run over ordinary files.
+
+Tests inflate 128 MiB against ``max_record_bytes: 1 MiB`` (seconds); bench/record_bounds.py inflates 10 GB against
+the default 64 MiB.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pipelines.bombs import write_bomb
+
+INFLATE = 128 << 20
+LIMIT = 1 << 20
+# peak RSS over the warm-up run: an unbounded reader holds the record (>= 128 MiB, 2-3x that once decoded)
+RSS_MARGIN = 64 << 20
+REPO = Path(__file__).resolve().parents[2]
+
+CHILD = r"""
+import json, resource, sys
+from jacorpus.pipelines.local import run_local
+from jacorpus.pipelines.plan import build_plan
+from jacorpus.pipelines.recipe import load_recipe
+for recipe in sys.argv[1:]:
+    manifest = run_local(build_plan(load_recipe(recipe)), workers=1, progress=False)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"recipe": recipe, "peak_rss": peak, "manifest": manifest}), flush=True)
+"""
+
+WIKI_HEAD = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/"><siteinfo><dbname>jawiki</dbname>
+<namespaces><namespace key="0" /></namespaces></siteinfo>
+"""
+
+
+def wiki_page(page_id: int, title: str, text: str) -> str:
+    return (f"<page><title>{title}</title><ns>0</ns><id>{page_id}</id><revision><id>{page_id}</id>"
+            f"<text>{text}</text></revision></page>\n")
+
+
+def source_files(root: Path, neko: list[str], bomb: bool) -> dict[str, dict]:
+    """One file per source type: an ordinary record, the bomb (or a small record where it would be), another
+    ordinary record. Returns recipe source entries."""
+    before, after = neko[0], neko[1]
+    unit = neko[2].encode()  # a line of the novel, repeated (no newline inside)
+    inflate = INFLATE if bomb else 4 * len(unit)
+    d = root / ("bomb" if bomb else "plain")
+    d.mkdir()
+    write_bomb(d / "line.txt.gz", f"{before}\n".encode(), unit, inflate, f"\n{after}\n".encode())
+    write_bomb(d / "cc100.txt.bz2", f"{before}\n\n".encode(), unit, inflate, f"\n\n{after}\n".encode())
+    # a paragraph of many short lines: each line is small, the paragraph is the record
+    write_bomb(d / "para.txt.xz", f"{before}\n\n".encode(), unit[:60] + b"\n", inflate, f"\n{after}\n".encode())
+    write_bomb(d / "records.jsonl.zst", json.dumps({"text": before}, ensure_ascii=False).encode() + b'\n{"text": "',
+               unit, inflate, b'"}\n' + json.dumps({"text": after}, ensure_ascii=False).encode() + b"\n")
+    write_bomb(d / "wiki.xml.bz2", (WIKI_HEAD + wiki_page(1, "前", before)).encode()
+               + b"<page><title>B</title><ns>0</ns><id>2</id><revision><id>2</id><text>", unit, inflate,
+               b"</text></revision></page>\n" + (wiki_page(3, "後", after) + "</mediawiki>\n").encode())
+    # many small elements in one record: libxml2's own 10 MB text-node limit does not see this one
+    write_bomb(d / "cases.xml.xz", f'<root><article id="1">{before}</article><article id="2">'.encode(),
+               b"<p>" + unit[:90] + b"</p>", inflate, f'</article><article id="3">{after}</article></root>'.encode())
+    write_bomb(d / "table.csv.gz", f"id,abstract\n1,{before}\n2,".encode(), unit, inflate, f"\n3,{after}\n".encode())
+    return {
+        "text": {"type": "text", "split": "line", "paths": [f"{d.name}/line.txt.gz"]},
+        "cc100": {"type": "cc100", "paths": [f"{d.name}/cc100.txt.bz2"]},
+        "paragraphs": {"type": "text", "split": "blank_line", "paths": [f"{d.name}/para.txt.xz"]},
+        "jsonl": {"type": "jsonl", "paths": [f"{d.name}/records.jsonl.zst"]},
+        "wikipedia": {"type": "wikipedia", "paths": [f"{d.name}/wiki.xml.bz2"]},
+        "medical_xml": {"type": "medical", "format": "xml", "paths": [f"{d.name}/cases.xml.xz"]},
+        "medical_csv": {"type": "medical", "format": "csv", "text_fields": ["abstract"], "id_field": "id",
+                        "paths": [f"{d.name}/table.csv.gz"]},
+    }
+
+
+def recipe(root: Path, name: str, source: dict) -> str:
+    path = root / f"{name}.yaml"
+    spec = {"name": name, "sources": [{"name": name, **source, "max_record_bytes": LIMIT}],
+            "output": {"dir": f"out/{name}"}}
+    path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def bombed(tmp_path_factory, shared_data):
+    root = tmp_path_factory.mktemp("bombs")
+    neko = [line for line in (shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_text("utf-8").splitlines()
+            if len(line) > 40][:3]
+    plain = source_files(root, neko, bomb=False)
+    bombs = source_files(root, neko, bomb=True)
+    recipes = [recipe(root, f"plain_{k}", v) for k, v in plain.items()]
+    recipes += [recipe(root, k, v) for k, v in bombs.items()]
+    done = subprocess.run([sys.executable, "-c", CHILD, *recipes], capture_output=True, text=True, cwd=REPO,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    baseline = max(r["peak_rss"] for r in results[: len(plain)])
+    by_name = {Path(r["recipe"]).stem: r for r in results[len(plain):]}
+    return baseline, by_name, neko
+
+
+@pytest.mark.parametrize("name", ["text", "cc100", "paragraphs", "jsonl", "wikipedia", "medical_xml", "medical_csv"])
+def test_a_bomb_is_skipped_with_bounded_memory(bombed, name):
+    baseline, by_name, neko = bombed
+    result = by_name[name]
+    manifest = result["manifest"]
+    assert result["peak_rss"] < baseline + RSS_MARGIN, (result["peak_rss"] >> 20, baseline >> 20)
+    assert manifest["read"] == manifest["kept"] + sum(manifest["dropped"].values())
+    kept = manifest["kept"]
+    (error,) = [e for e in manifest["errors"] if "max_record_bytes" in e["message"]]
+    assert error["file"].endswith((".gz", ".bz2", ".xz", ".zst"))
+    assert error["position"]["size"] > LIMIT
+    assert "byte" in error["position"]
+    # the record before the bomb is always kept; where the format has a boundary after it, the one after too
+    expected = 1 if name == "medical_xml" else 2
+    assert kept == expected, manifest
