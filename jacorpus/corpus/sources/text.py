@@ -79,9 +79,17 @@ def lines_of(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, in
     if encoding == AUTO:
         reader.file_charset = codec
     faults = FaultSummary()
+
+    def fault(position: dict[str, int], message: str) -> None:
+        # decoding faults repeat line after line: summed per file; any other fault (an oversized line) is its own
+        if message.startswith(("NUL", "invalid")):
+            faults.add(position, message)
+        else:
+            reader.error(path, position, message)
+
     number = 0
     try:
-        for number, offset, line in iter_lines(path, codec, on_fault=faults.add, max_line_bytes=reader.options.max_record_bytes,
+        for number, offset, line in iter_lines(path, codec, on_fault=fault, max_line_bytes=reader.options.max_record_bytes,
                                                   mark_skipped=True):
             reader._position = {"line": number, "byte": offset}
             yield number, offset, line
