@@ -113,5 +113,8 @@ def test_pathological_pages_finish_in_worker_processes(tmp_path):
     assert manifest["read"] == manifest["kept"] + sum(manifest["dropped"].values())
     assert manifest["dropped"] == {"tight:timeout": 1}
     wiki_counts = manifest["steps"]["wiki"]
-    assert wiki_counts["wikitext_tokenizer_timeout"] == 1  # page 2; page 4 goes to regex by its cost estimate
+    # pages 2 and 4 end in the regex cleaner: page 4 by its cost estimate, page 2 by the estimate or, when that lets
+    # it through, by the tokenizer's deadline (which of the two depends on the machine's speed)
+    assert wiki_counts["wikitext_regex_fallback"] == 2
+    assert wiki_counts.get("wikitext_tokenizer_timeout", 0) <= 1
     assert result["children"] == 0
