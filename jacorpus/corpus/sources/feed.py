@@ -25,8 +25,6 @@ from typing import Any, Iterator
 from datatrove.data import Document
 
 from jacorpus.corpus.sources.base import SourceError, register_source
-from jacorpus.corpus.sources.charset import decode_bytes
-from jacorpus.corpus.sources.compression import open_counted
 from jacorpus.corpus.sources.html_text import clean_lines, extract_page
 from jacorpus.corpus.sources.web import HtmlOptions, HtmlSource
 
@@ -92,12 +90,7 @@ class FeedSource(HtmlSource):
     def read_file(self, path: str) -> Iterator[Document]:
         from lxml import etree
 
-        opts: FeedOptions = self.options
-        with io.BufferedReader(open_counted(path)) as stream:
-            data = stream.read(opts.max_bytes + 1)
-        if len(data) > opts.max_bytes:
-            raise SourceError(f"feed larger than max_bytes={opts.max_bytes}", 0)
-        decoded = decode_bytes(data, forced=opts.encoding)
+        decoded = self.read_decoded(path, "feed")
         # already decoded: the declaration must not make lxml decode again (it is kept as a line, for positions)
         text = XML_DECLARATION.sub(lambda m: "\n" * m.group(0).count("\n"), decoded.text.lstrip("\ufeff"), count=1)
         xml = html_entities_as_references(text).encode("utf-8")

@@ -177,13 +177,18 @@ class HtmlSource(Source):
             name = name.removesuffix(suffix)
         return os.path.isfile(path) and name.endswith(tuple(e.lower() for e in self.options.extensions))
 
-    def read_file(self, path: str) -> Iterator[Document]:
+    def read_decoded(self, path: str, what: str = "page"):
+        """The whole file, at most ``max_bytes`` of it, decoded by the charset rules (forced, declared, detected)."""
         opts: HtmlOptions = self.options
         with io.BufferedReader(open_counted(path)) as stream:
             data = stream.read(opts.max_bytes + 1)
         if len(data) > opts.max_bytes:
-            raise SourceError(f"page larger than max_bytes={opts.max_bytes}", 0)
-        decoded = decode_bytes(data, forced=opts.encoding)
+            raise SourceError(f"{what} larger than max_bytes={opts.max_bytes}", 0)
+        return decode_bytes(data, forced=opts.encoding)
+
+    def read_file(self, path: str) -> Iterator[Document]:
+        opts: HtmlOptions = self.options
+        decoded = self.read_decoded(path)
         try:
             page = extract_page(decoded.text, extractor=opts.extractor, max_seconds=opts.max_record_seconds)
         except RecordTimeout:
