@@ -156,6 +156,7 @@ BUILTIN_STEP_MODULES = [
     "jacorpus.corpus.ngwords",
     "jacorpus.corpus.dedup.steps",
     "jacorpus.corpus.decontaminate",
+    "jacorpus.corpus.perplexity",
 ]
 
 
