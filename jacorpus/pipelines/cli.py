@@ -47,6 +47,7 @@ def run(
         raise typer.Exit(2)
     quiet_datatrove_logs()
     from jacorpus.pipelines.inputs import EmptySourceError
+    from jacorpus.pipelines.local import OutputConflictError
 
     try:
         if engine == "local":
@@ -60,6 +61,9 @@ def run(
                 typer.echo("the spark engine is not available in this build", err=True)
                 raise typer.Exit(2)
             manifest = run_spark(plan, master=master, overwrite=overwrite)
+    except OutputConflictError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
     except EmptySourceError as exc:  # the manifest was written: show it, then fail
         from jacorpus.pipelines.manifest import load_manifest
 

@@ -17,6 +17,10 @@ from jacorpus.pipelines.manifest import finalize
 from jacorpus.pipelines.plan import Plan, Stage
 
 
+class OutputConflictError(RuntimeError):
+    """The output folder holds another recipe's run."""
+
+
 def check_output_dir(plan: Plan, overwrite: bool = False) -> None:
     """A resumed run must be the same recipe; refuse to mix outputs of two recipes in one directory."""
     import shutil
@@ -28,8 +32,9 @@ def check_output_dir(plan: Plan, overwrite: bool = False) -> None:
             previous = fh.read()
         if previous != recipe:
             if not overwrite:
-                raise RuntimeError(
-                    f"{plan.output_dir} holds the output of a different recipe; pass --overwrite to replace it"
+                raise OutputConflictError(
+                    f"{plan.output_dir} holds the output of a different recipe; pass --overwrite to replace it, "
+                    "or write elsewhere (--output, or the recipe's output.dir)"
                 )
             shutil.rmtree(plan.output_dir)
     elif os.path.exists(os.path.join(plan.output_dir, "manifest.json")) and overwrite:

@@ -80,11 +80,12 @@ def run_cmd(
     except RecipeError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2)
-    from jacorpus.train.trainer import train
+    from jacorpus.tokenizers.loading import TokenizerTrustError
+    from jacorpus.train.trainer import TrainInputError, train
 
     try:
         summary = train(spec, stop_after=stop_after, progress=progress)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, TrainInputError, TokenizerTrustError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     if int(os.environ.get("RANK", "0")) == 0:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from jacorpus.corpus.shards import atomic_write_text
+from jacorpus.tokenizers.loading import load_tokenizer
 
 FORMAT = "jacorpus-token-shards/1"
 
@@ -42,19 +43,6 @@ class PrepareJob:
     chunk_rows: int = 2000
     text_column: str = "text"
     special_ids: dict[str, int | None] = field(default_factory=dict)  # filled by prepare()
-
-
-REMOTE_CODE = "tokenization_jacorpus.py"  # jacorpus tokenizer folders carry their Sudachi tokenizer class as code
-
-
-def load_tokenizer(path: str):
-    """AutoTokenizer; jacorpus's own tokenizer code in the folder (and only that) is trusted to run."""
-    from transformers import AutoTokenizer
-
-    trusted = os.path.exists(os.path.join(path, REMOTE_CODE))
-    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trusted)
-    tokenizer.model_max_length = 1 << 62  # documents are packed, never truncated: silence the length warning
-    return tokenizer
 
 
 def special_ids(tokenizer, objective: str) -> dict[str, int | None]:
@@ -114,7 +102,7 @@ def _worker_state(job: PrepareJob) -> dict[str, Any]:
         from jacorpus.train.words import default_word_id_fn
 
         corpora = {i: open_corpus(path).select_columns([job.text_column]) for i, (path, _) in enumerate(job.corpora)}
-        _WORKER.update(key=key, tokenizer=load_tokenizer(job.tokenizer), corpora=corpora, word_ids=default_word_id_fn())
+        _WORKER.update(key=key, tokenizer=load_tokenizer(job.tokenizer, packing=True), corpora=corpora, word_ids=default_word_id_fn())
     return _WORKER
 
 
@@ -214,7 +202,7 @@ def prepare(job: PrepareJob, progress: bool = True, overwrite: bool = False) -> 
         raise ValueError("mixing weights must be positive")
     job.corpora = [(os.path.abspath(path), float(weight)) for path, weight in job.corpora]
     job.tokenizer, job.out = os.path.abspath(job.tokenizer), os.path.abspath(job.out)
-    tokenizer = load_tokenizer(job.tokenizer)
+    tokenizer = load_tokenizer(job.tokenizer, packing=True)
     job.special_ids = special_ids(tokenizer, job.objective) | {"vocab_size": len(tokenizer)}
     request = asdict(job) | {"tokenizer_digest": files_digest(job.tokenizer)}
     request["corpus_digests"] = [files_digest(path, CORPUS_FILES) for path, _ in job.corpora]
