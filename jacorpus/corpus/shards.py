@@ -21,26 +21,10 @@ from datatrove.data import Document, DocumentsPipeline
 
 from jacorpus.corpus.document import CORE_FIELDS, DROPPED_FIELDS
 from jacorpus.corpus.steps import JaStep
+from jacorpus.foundation.atomic_files import atomic_write_text, file_sha256, temporary_path
 
 DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024
 BATCH_ROWS = 1000
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def document_row(doc: Document, annotation_names: list[str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -99,7 +83,7 @@ class RollingShardFile:
     def _open(self) -> None:
         ext = "parquet" if self.fmt == "parquet" else "arrow"
         self.final_path = os.path.join(self.directory, f"{self.prefix}-{len(self.done):05d}.{ext}")
-        self.tmp_path = self.final_path + ".tmp"
+        self.tmp_path = temporary_path(self.final_path)  # streamed into, renamed when the shard is complete
         if self.fmt == "parquet":
             self.writer = pq.ParquetWriter(self.tmp_path, self.schema)
         else:  # datasets' save_to_disk format: the Arrow IPC stream format

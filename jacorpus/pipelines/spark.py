@@ -89,7 +89,8 @@ def prepare_on_spark(spark, step, input_dir: str, work_dir: str) -> None:
     if isinstance(step, Dedup):
         from jacorpus.pipelines.spark_dedup import prepare_dedup_spark
 
-        prepare_dedup_spark(spark, step.options, input_dir, work_dir)
+        # read on the driver: executors do not see its later environment
+        prepare_dedup_spark(spark, step.options, input_dir, work_dir, os.environ.get(FAIL_ONCE_ENV, ""))
     else:
         step.prepare(input_dir, work_dir, 1)
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 import warnings
 from typing import Any, Iterator
 
@@ -38,7 +37,7 @@ from jacorpus.corpus.dedup.prepare import DECISION_SCHEMA, finished_stats, finge
 from jacorpus.pipelines.spark_graph import connected_components, skew_safe_join
 from jacorpus.corpus.dedup.spill import KEY_DOC, KEY_ONLY, partition_count
 from jacorpus.corpus.dedup.stage_io import StageLayout, arrow_numbers
-from jacorpus.corpus.shards import atomic_write_text
+from jacorpus.foundation.atomic_files import atomic_output, atomic_write_text, temporary_path
 
 KEY_SCHEMA = pa.schema([("key", pa.int64())])  # uint64 keys travel as their int64 bit pattern
 KEY_DDL = "key long"
@@ -50,9 +49,8 @@ RECORD_SCHEMA = pa.schema([
 
 
 def _replace_atomically(path: str, write) -> None:
-    tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"  # unique per attempt: a speculative twin never shares it
-    write(tmp)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:  # unique per attempt: a speculative twin never shares it
+        write(tmp)
 
 
 def _write_ipc(path: str, table: pa.Table) -> None:
@@ -82,7 +80,7 @@ def scan_records(options: Any, stage_dir: str, work_dir: str, rank: int, start: 
     if minhash:  # streamed to a name of this attempt's own, renamed once complete
         os.makedirs(os.path.join(work_dir, "signatures"), exist_ok=True)
         sig_path = os.path.join(work_dir, "signatures", f"{rank:05d}.arrow")
-        sig_tmp = f"{sig_path}.{uuid.uuid4().hex[:8]}.tmp"
+        sig_tmp = temporary_path(sig_path)
         sig_writer = pa.ipc.new_file(sig_tmp, sig_schema)
     try:
         yield from _scan_batches(options, stage_dir, rank, start, bands, rows, shingler, hasher, sig_writer, sig_schema)
@@ -144,11 +142,8 @@ def _scan_batches(options: Any, stage_dir: str, rank: int, start: int, bands: in
         ], schema=RECORD_SCHEMA)
 
 
-def _scanner(options: Any, layout: StageLayout, work_dir: str, bands: int, rows: int):
-    from jacorpus.pipelines.spark import FAIL_ONCE_ENV
-
+def _scanner(options: Any, layout: StageLayout, work_dir: str, bands: int, rows: int, fail: str):
     stage_dir, ranks, starts = layout.stage_dir, list(layout.ranks), [int(s) for s in layout.starts]
-    fail = os.environ.get(FAIL_ONCE_ENV, "")  # read on the driver: executors do not see its later environment
 
     def scan(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -160,16 +155,16 @@ def _scanner(options: Any, layout: StageLayout, work_dir: str, bands: int, rows:
     return scan
 
 
-def scan_frame(spark, options: Any, layout: StageLayout, work_dir: str, bands: int, rows: int):
+def scan_frame(spark, options: Any, layout: StageLayout, work_dir: str, bands: int, rows: int, fail: str = ""):
     """Records of every stage task: one Spark task per stage task (``range`` puts value i in partition i)."""
     n = len(layout.ranks)
     schema = KEY_DDL if options.method == "lines" else RECORD_DDL
     slots = spark.range(0, n, 1, numPartitions=max(n, 1))
-    return slots.mapInArrow(_scanner(options, layout, work_dir, bands, rows), schema)
+    return slots.mapInArrow(_scanner(options, layout, work_dir, bands, rows, fail), schema)
 
 
 # -- entry point (driver) ---------------------------------------------------------------------------------------
-def prepare_dedup_spark(spark, options: Any, stage_dir: str, work_dir: str) -> dict[str, Any]:
+def prepare_dedup_spark(spark, options: Any, stage_dir: str, work_dir: str, fail_once: str = "") -> dict[str, Any]:
     """``prepare.prepare_dedup`` on Spark: same ``DONE.json`` fingerprint, stats and decision files."""
     from jacorpus.corpus.dedup.lsh import resolve_bands
 
@@ -193,7 +188,7 @@ def prepare_dedup_spark(spark, options: Any, stage_dir: str, work_dir: str) -> d
         parts = partition_count(layout.total * bands, KEY_DOC.itemsize, options.memory_mb)
     stats: dict[str, Any] = {"method": options.method, "docs": layout.total, "partitions": parts}
     spark.sparkContext.setJobDescription(f"dedup {options.method}: scan")
-    records = scan_frame(spark, options, layout, work_dir, bands, rows).persist()
+    records = scan_frame(spark, options, layout, work_dir, bands, rows, fail_once).persist()
     try:
         if options.method == "lines":
             stats |= {"no_key": 0} | frequent_lines(records, options, work_dir)

@@ -21,6 +21,7 @@ def add_remote_code(folder: str, class_name: str) -> None:
     """Copy the tokenizer class (and the Sudachi splitter it imports) and point AutoTokenizer at it."""
     shutil.copyfile(os.path.join(HERE, "hf_tokenizer.py"), os.path.join(folder, f"{REMOTE_MODULE}.py"))
     shutil.copyfile(os.path.join(HERE, "sudachi_split.py"), os.path.join(folder, "sudachi_split.py"))
+    shutil.copyfile(os.path.join(HERE, os.pardir, "foundation", "sudachi_chunks.py"), os.path.join(folder, "sudachi_chunks.py"))
     path = os.path.join(folder, "tokenizer_config.json")
     with open(path, encoding="utf-8") as fh:
         config = json.load(fh)

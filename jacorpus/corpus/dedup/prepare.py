@@ -28,7 +28,7 @@ from jacorpus.corpus.dedup.lsh import resolve_bands
 from jacorpus.corpus.dedup.scan import ScanTask, scan_rank
 from jacorpus.corpus.dedup.spill import KEY_DOC, KEY_ONLY, partition_count, read_partition
 from jacorpus.corpus.dedup.stage_io import RowFetcher, StageLayout, arrow_numbers
-from jacorpus.corpus.shards import atomic_write_text
+from jacorpus.foundation.atomic_files import atomic_output, atomic_write_text
 
 DECISION_SCHEMA = pa.schema([
     ("row", pa.int64()), ("id", pa.string()), ("keeper_id", pa.string()),
@@ -190,7 +190,6 @@ def write_decisions(layout: StageLayout, work_dir: str, keeper: np.ndarray, size
             arrow_numbers(size[index].astype(np.int64)), arrow_numbers(keeper[index] == index),
         ]
         table = pa.Table.from_arrays(columns, schema=DECISION_SCHEMA)
-        path = os.path.join(folder, f"{rank:05d}.arrow")
-        with pa.ipc.new_file(path + ".tmp", DECISION_SCHEMA) as writer:
-            writer.write_table(table)
-        os.replace(path + ".tmp", path)
+        with atomic_output(os.path.join(folder, f"{rank:05d}.arrow")) as tmp:
+            with pa.ipc.new_file(tmp, DECISION_SCHEMA) as writer:
+                writer.write_table(table)

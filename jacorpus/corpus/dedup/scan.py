@@ -25,7 +25,7 @@ from jacorpus.corpus.dedup.minhash import MinHasher
 from jacorpus.corpus.dedup.shingles import Shingler
 from jacorpus.corpus.dedup.spill import KEY_DOC, KEY_ONLY, SpillWriter
 from jacorpus.corpus.dedup.stage_io import arrow_numbers, iter_rank_batches
-from jacorpus.corpus.shards import atomic_write_text
+from jacorpus.foundation.atomic_files import atomic_write_text
 
 
 @dataclass

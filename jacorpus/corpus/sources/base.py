@@ -39,6 +39,8 @@ class SourceError(Exception):
 class Source(JaStep):
     type = "📖 - READER"
     Options: ClassVar[type[SourceOptions]] = SourceOptions
+    # the license this source type's text carries when the recipe names none (Wikipedia: CC BY-SA); most vary by input
+    default_license: ClassVar[str | None] = None
 
     def __init__(self, name: str, paths: list[str], options: SourceOptions | None = None, base_dir: str = ".") -> None:
         super().__init__(options, base_dir)
@@ -122,6 +124,12 @@ class Source(JaStep):
 
 
 SOURCE_TYPES: dict[str, type[Source]] = {}
+
+
+def source_license(spec: dict[str, Any]) -> str | None:
+    """The license of one recipe ``sources`` entry (as a dict: a manifest's recipe): its own, else its type's."""
+    cls = SOURCE_TYPES.get(spec.get("type", ""))
+    return spec.get("license") or (cls.default_license if cls is not None else None)
 
 
 def register_source(type_name: str):
