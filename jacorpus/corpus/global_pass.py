@@ -11,7 +11,7 @@ A global step (``JaStep.is_global``) describes its pass as
    - ``Clusters``: documents sharing a key are linked (optionally each candidate pair checked by the step's
      verifier), connected components found, and one keeper per component chosen by ``(priority, index)``;
      the engine writes ``decisions/<rank>.arrow`` with ``write_rank_decisions``;
-3. **decision files**: ``step.decide(result, work_dir)`` writes what the step's per-document half
+3. **decision files**: ``step.decide(result, layout, work_dir)`` writes what the step's per-document half
    (``step.apply_step(work_dir)``) reads in the next stage, and returns the pass's stats.
 
 ``run_global_pass`` is the driver every engine calls, with its ``Reducer`` (the execution: spill partitions and a
@@ -165,7 +165,7 @@ def run_global_pass(step: Any, stage_dir: str, work_dir: str, reducer: Reducer) 
             warnings.warn(f"{step.name} priority names no source of this corpus: {sorted(unknown)}")
     stats["no_key"] = result.scan.no_key
     stats |= plan.stats
-    stats |= step.decide(result, work_dir)
+    stats |= step.decide(result, layout, work_dir)
     atomic_write_text(os.path.join(work_dir, "DONE.json"), json.dumps({"fingerprint": fp, "stats": stats}))
     for leftover in ("ranks", "spill", "edges", "priority", "count_parts"):  # intermediate state of the reducers
         shutil.rmtree(os.path.join(work_dir, leftover), ignore_errors=True)

@@ -149,7 +149,7 @@ class GlobalStep(JaStep):
         """For ``Clusters(verify=True)``: an object whose ``accept(u, v)`` says which candidate pairs are real."""
         raise NotImplementedError
 
-    def decide(self, result: Any, work_dir: str) -> dict[str, Any]:
+    def decide(self, result: Any, layout: Any, work_dir: str) -> dict[str, Any]:
         """Write the decision files ``apply_step`` reads from ``work_dir``; return the pass's stats."""
         raise NotImplementedError
 
@@ -224,6 +224,7 @@ BUILTIN_STEP_MODULES = [
     "jacorpus.corpus.pii",
     "jacorpus.corpus.ngwords",
     "jacorpus.corpus.dedup.steps",
+    "jacorpus.corpus.dedup.sentence_dedup",
     "jacorpus.corpus.decontaminate",
 ]
 

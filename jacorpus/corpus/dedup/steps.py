@@ -11,7 +11,6 @@ engines only execute. Example::
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import Any, ClassVar, Iterator, Literal
 
@@ -101,9 +100,7 @@ class Dedup(GlobalStep):
     def global_pass_plan(self, layout: StageLayout) -> GlobalPassPlan:
         opts = self.options
         if opts.method == "lines":  # records = (document, distinct line): estimated from shard bytes, ~30 bytes a line
-            shard_bytes = sum(os.path.getsize(p) for p in glob.glob(os.path.join(glob.escape(layout.stage_dir),
-                                                                                 "shard-*.arrow")))
-            parts = partition_count(shard_bytes // 30, KEY_ONLY.itemsize, opts.memory_mb)
+            parts = partition_count(layout.shard_bytes() // 30, KEY_ONLY.itemsize, opts.memory_mb)
             return GlobalPassPlan(KeyCounts(opts.min_count), parts)
         bands, rows = self.bands_rows()
         parts = partition_count(layout.total * bands, KEY_DOC.itemsize, opts.memory_mb)
@@ -187,7 +184,7 @@ class Dedup(GlobalStep):
 
         return PairVerifier(self.options, stage_dir)
 
-    def decide(self, result: KeyCountResult | ClusterResult, work_dir: str) -> dict[str, Any]:
+    def decide(self, result: KeyCountResult | ClusterResult, layout: StageLayout, work_dir: str) -> dict[str, Any]:
         if isinstance(result, ClusterResult):  # the engine wrote decisions/<rank>.arrow
             return cluster_stats(result)
         # partitions are key ranges, so their concatenation is sorted (LineApply binary-searches it)
