@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.limits import RecordTimeout, record_deadline
+from jacorpus.foundation.registry import Registry
 
 
 @dataclass
@@ -196,26 +197,7 @@ class JaMapper(JaStep):
                 self.drop(doc, "empty_after_" + self.name)
 
 
-STEP_TYPES: dict[str, type[JaStep]] = {}
-
-
-def register_step(cls: type[JaStep]) -> type[JaStep]:
-    if cls.name in STEP_TYPES and STEP_TYPES[cls.name] is not cls:
-        raise ValueError(f"step name {cls.name!r} registered twice")
-    STEP_TYPES[cls.name] = cls
-    return cls
-
-
-def load_builtin_steps() -> dict[str, type[JaStep]]:
-    """Import the modules that register steps (kept lazy so `import jacorpus` stays light)."""
-    import importlib
-
-    for module in BUILTIN_STEP_MODULES:
-        importlib.import_module(module)
-    return STEP_TYPES
-
-
-# modules that call register_step at import time
+# modules that call register_step at import time (imported at the first lookup: `import jacorpus` stays light)
 BUILTIN_STEP_MODULES = [
     "jacorpus.corpus.normalize",
     "jacorpus.corpus.language",
@@ -227,6 +209,27 @@ BUILTIN_STEP_MODULES = [
     "jacorpus.corpus.dedup.sentence_dedup",
     "jacorpus.corpus.decontaminate",
 ]
+
+
+# recipe step names: jacorpus' own, entry points of the group "jacorpus.steps", or `module:Class` in a recipe
+STEPS: Registry[JaStep] = Registry("step", "jacorpus.steps", JaStep, BUILTIN_STEP_MODULES)
+STEP_TYPES = STEPS.types
+
+
+def register_step(cls: type[JaStep]) -> type[JaStep]:
+    """Class decorator: the step is known to recipes by its ``name``."""
+    return STEPS.register(cls.name)(cls)
+
+
+def load_builtin_steps() -> dict[str, type[JaStep]]:
+    """Every known step type by recipe name (jacorpus' own and installed plugins')."""
+    return STEPS.load()
+
+
+def find_step_type(name: str) -> type[JaStep] | None:
+    """The step class of a recipe step name or ``module:Class`` (None when unknown; RegistryError when it is a
+    ``module:Class`` that does not import or is no step)."""
+    return STEPS.find(name)
 
 
 def annotation_schema(steps: Iterable[JaStep]) -> dict[str, pa.DataType]:

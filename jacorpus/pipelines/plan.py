@@ -22,8 +22,8 @@ from datatrove.pipeline.base import PipelineStep
 from jacorpus.corpus.document import document_from_row
 from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.shards import ShardWriter
-from jacorpus.corpus.sources import SOURCE_TYPES, Source
-from jacorpus.corpus.steps import GlobalStep, JaStep, TaskContext, annotation_schema, load_builtin_steps
+from jacorpus.corpus.sources import Source, find_source_type
+from jacorpus.corpus.steps import GlobalStep, JaStep, TaskContext, annotation_schema, find_step_type
 from jacorpus.pipelines.inputs import check_source_files
 from jacorpus.pipelines.recipe import Recipe
 
@@ -130,17 +130,16 @@ class Plan:
 def build_sources(recipe: Recipe) -> list[Source]:
     sources = []
     for i, spec in enumerate(recipe.sources):
-        cls = SOURCE_TYPES[spec.type]
+        cls = find_source_type(spec.type)  # parse_recipe checked it exists
         sources.append(cls(recipe.source_name(i), spec.paths, cls.Options.model_validate(spec.options), recipe.base_dir))
     return sources
 
 
 def build_steps(recipe: Recipe) -> list[JaStep]:
-    step_types = load_builtin_steps()
     steps = []
     for entry in recipe.steps:
         (name, options), = entry.items()
-        cls = step_types[name]
+        cls = find_step_type(name)
         steps.append(cls(cls.Options.model_validate(options or {}), base_dir=recipe.base_dir))
     return steps
 

@@ -104,8 +104,9 @@ def scope_errors(options: Any, step_cls: Any, loc: tuple[Any, ...], names: list[
 
 
 def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Recipe:
-    from jacorpus.corpus.sources import SOURCE_TYPES
-    from jacorpus.corpus.steps import load_builtin_steps
+    from jacorpus.corpus.sources import SOURCES
+    from jacorpus.corpus.steps import STEPS
+    from jacorpus.foundation.registry import RegistryError
 
     root, data = read_yaml_mapping(text, where, "a recipe is a YAML mapping with name, sources, steps, output")
     try:
@@ -116,9 +117,13 @@ def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Rec
 
     errors: list[tuple[tuple[Any, ...], str]] = []
     for i, spec in enumerate(recipe.sources):
-        cls = SOURCE_TYPES.get(spec.type)
+        try:
+            cls = SOURCES.find(spec.type)
+        except RegistryError as exc:
+            errors.append((("sources", i, "type"), str(exc)))
+            continue
         if cls is None:
-            errors.append((("sources", i, "type"), f"unknown source type {spec.type!r}; known: {sorted(SOURCE_TYPES)}"))
+            errors.append((("sources", i, "type"), f"unknown source type {spec.type!r}; known: {SOURCES.known()}"))
             continue
         try:
             cls.Options.model_validate(spec.options)
@@ -128,15 +133,18 @@ def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Rec
     for i, name in enumerate(names):
         if names.index(name) != i:
             errors.append((("sources", i, "name"), f"source name {name!r} used twice; give each a distinct name"))
-    step_types = load_builtin_steps()
     for i, entry in enumerate(recipe.steps):
         if len(entry) != 1:
             errors.append((("steps", i), "each step is a mapping with exactly one key, the step name"))
             continue
         (step_name, options), = entry.items()
-        cls = step_types.get(step_name)
+        try:
+            cls = STEPS.find(step_name)
+        except RegistryError as exc:
+            errors.append((("steps", i, step_name), str(exc)))
+            continue
         if cls is None:
-            errors.append((("steps", i, step_name), f"unknown step; known: {sorted(step_types)}"))
+            errors.append((("steps", i, step_name), f"unknown step; known: {STEPS.known()}"))
             continue
         try:
             step_options = cls.Options.model_validate(options or {})
