@@ -102,3 +102,22 @@ def test_no_import_cycles(graph):
         if start not in colour:
             visit(start, [start])
     assert cycles == []
+
+
+ENGINE_MODULES = ["jacorpus.pipelines.local", "jacorpus.pipelines.spark", "jacorpus.pipelines.slurm",
+                  "jacorpus.pipelines.spark_global", "jacorpus.pipelines.spark_graph"]
+
+
+def test_engines_never_name_a_step_class(graph):
+    from jacorpus.corpus.steps import BUILTIN_STEP_MODULES, load_builtin_steps
+
+    step_classes = {cls.__name__ for cls in load_builtin_steps().values()}
+    assert {"Dedup", "SentenceDedup", "QualityFilter"} <= step_classes  # what the check below looks for
+    modules = all_modules()
+    for engine in ENGINE_MODULES:
+        assert not graph[engine] & set(BUILTIN_STEP_MODULES), engine
+        tree = ast.parse(modules[engine].read_text(encoding="utf-8"))
+        named = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        named |= {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        named |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert not named & step_classes, (engine, named & step_classes)
