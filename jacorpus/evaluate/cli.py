@@ -73,7 +73,7 @@ def lm(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
 
         info, model = load_lm(str(model_dir), _trust(trust_remote_code))
         if (text / "manifest.json").exists() or (text / "state.json").exists():  # a jacorpus corpus (Arrow or Parquet)
-            from jacorpus.train.prepare import open_corpus
+            from jacorpus.foundation.finished_corpus import open_corpus
 
             ds = open_corpus(str(text))
             texts = ds.select(range(min(max_docs, len(ds))))["text"]

@@ -17,7 +17,8 @@ from typing import Any
 HERE = os.path.dirname(os.path.abspath(__file__))
 REMOTE_MODULE = "tokenization_jacorpus"
 # file in a tokenizer folder -> the jacorpus source it is a copy of
-EXPORTED_CODE = {f"{REMOTE_MODULE}.py": "hf_tokenizer.py", "sudachi_split.py": "sudachi_split.py"}
+EXPORTED_CODE = {f"{REMOTE_MODULE}.py": "hf_tokenizer.py", "sudachi_split.py": "sudachi_split.py",
+                 "sudachi_chunks.py": os.path.join(os.pardir, "foundation", "sudachi_chunks.py")}
 
 
 class TokenizerTrustError(ValueError):

@@ -100,20 +100,6 @@ def choose_terms(recipe: TokenizerRecipe, sample: TrainingSample) -> TermChoice:
     return choice
 
 
-def iter_lines_for_training(texts: list[str], max_chars: int = 2000) -> Iterator[str]:
-    """Documents as lines no longer than max_chars (SentencePiece skips longer sentences)."""
-    for text in texts:
-        for line in text.split("\n"):
-            line = line.strip()
-            while len(line) > max_chars:
-                cut = max(line.rfind(mark, 0, max_chars) for mark in "。．.!?！？ ")
-                cut = cut + 1 if cut > max_chars // 2 else max_chars
-                yield line[:cut]
-                line = line[cut:].strip()
-            if line:
-                yield line
-
-
 RELOAD_SAMPLE = 50
 PARITY_WARNING = 0.99  # below this share of documents split exactly like SentencePiece, warn
 

@@ -67,7 +67,7 @@ def run_cmd(
     local_rank: Optional[int] = typer.Option(None, "--local_rank", "--local-rank", hidden=True, help="Set by the deepspeed launcher."),
 ) -> None:
     """Train (resuming from OUTPUT's newest intact checkpoint) and export OUTPUT/final."""
-    from jacorpus.pipelines.recipe import RecipeError
+    from jacorpus.foundation.recipe_yaml import RecipeError
     from jacorpus.train.config import load_train_recipe
 
     overrides: dict = {}

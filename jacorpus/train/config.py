@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jacorpus.pipelines.recipe import RecipeError, raise_recipe_errors, read_yaml_mapping, validation_errors
+from jacorpus.foundation.recipe_yaml import RecipeError, raise_recipe_errors, read_yaml_mapping, validation_errors
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

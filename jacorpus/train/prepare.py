@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from jacorpus.corpus.shards import atomic_write_text
+from jacorpus.foundation.atomic_files import atomic_output, atomic_write_text
+from jacorpus.foundation.finished_corpus import open_corpus
 from jacorpus.tokenizers.loading import load_tokenizer
 
 FORMAT = "jacorpus-token-shards/1"
@@ -74,21 +75,6 @@ def files_digest(directory: str, names: tuple[str, ...] | None = None) -> str:
 
 
 CORPUS_FILES = ("manifest.json", "state.json", "dataset_info.json")
-
-
-def open_corpus(path: str):
-    """A corpus output folder as a datasets.Dataset: the Arrow format is a saved dataset; the Parquet format's
-    shards are read through datasets' parquet loader (memory-mapped via its cache)."""
-    import glob
-
-    from datasets import load_dataset, load_from_disk
-
-    if os.path.exists(os.path.join(path, "state.json")):
-        return load_from_disk(path)
-    files = sorted(glob.glob(os.path.join(glob.escape(path), "*.parquet")))
-    if not files:
-        raise FileNotFoundError(f"{path} is neither a saved dataset (state.json) nor a folder of Parquet shards")
-    return load_dataset("parquet", data_files=files, split="train")
 
 
 # ---------------------------------------------------------------------------------------------- worker side
@@ -155,10 +141,8 @@ def pack_chunk(job: PrepareJob, source: int, start: int, end: int) -> dict[str, 
     chunk_dir = os.path.join(job.out, "chunks")
     arrays = {"tokens": tokens, "docs": positions} | ({"words": word_grid} if word_grid is not None else {})
     for kind, array in arrays.items():
-        tmp = os.path.join(chunk_dir, f"{name}.{kind}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, os.path.join(chunk_dir, f"{name}.{kind}.npy"))
+        with atomic_output(os.path.join(chunk_dir, f"{name}.{kind}.npy")) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, array)  # a file object: np.save would append ".npy" to a temporary name
     summary = {
         "name": name, "source": source, "rows": [start, end], "documents": len(texts),
         "documents_in_sequences": int(len(positions)), "sequences": int(len(tokens)), "tokens": int(tokens.size),

@@ -65,7 +65,7 @@ def run(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     except EmptySourceError as exc:  # the manifest was written: show it, then fail
-        from jacorpus.pipelines.manifest import load_manifest
+        from jacorpus.foundation.finished_corpus import load_manifest
 
         print_funnel(load_manifest(plan.output_dir), plan.output_dir)
         typer.echo(f"error: {exc}", err=True)
@@ -89,7 +89,7 @@ def run(
 @corpus_app.command("stats")
 def stats(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="A finished output directory.")) -> None:
     """Print the funnel (read, kept, dropped per reason, per source, errors) of a finished output."""
-    from jacorpus.pipelines.manifest import load_manifest
+    from jacorpus.foundation.finished_corpus import load_manifest
     from jacorpus.pipelines.report import print_funnel
 
     print_funnel(load_manifest(str(directory)), str(directory))
