@@ -30,7 +30,7 @@ def cc_ja_texts(data: Path) -> list[str]:
 
 def mc4_texts(data: Path) -> list[str]:
     """The hand-labelled mC4-ja paragraphs as the project's label reader parses them (distinct, unquoted)."""
-    from jacorpus.corpus.cli import read_labels
+    from jacorpus.corpus.quality_labels import read_labels
 
     return [text for text, _ in read_labels(str(data / "mc4_ja_quality_labels" / "annotations_.txt")).examples]
 

@@ -30,7 +30,7 @@ from _common import cc_ja_texts, mc4_texts, take_turns  # noqa: E402  (bench/, t
 from conftest import shared_data_dir  # noqa: E402
 from datatrove.data import Document  # noqa: E402
 
-from jacorpus.corpus.cli import evaluate, read_labels, split_examples  # noqa: E402
+from jacorpus.corpus.quality_labels import evaluate, read_labels, split_examples  # noqa: E402
 from jacorpus.corpus.language import LanguageFilter, LanguageOptions, lid_model_path  # noqa: E402
 from jacorpus.corpus.quality import QualityFilter, QualityOptions  # noqa: E402
 
@@ -181,7 +181,7 @@ def langid_accuracy(data: Path) -> dict[str, Any]:
 
 def label_accuracy(data: Path, seeds: list[int]) -> dict[str, Any]:
     from jacorpus.corpus.classifier import label_scores, train_fasttext
-    from jacorpus.corpus.cli import rule_predictor
+    from jacorpus.corpus.quality_labels import rule_predictor
     from jacorpus.corpus.language import load_fasttext
 
     examples = read_labels(str(data / "mc4_ja_quality_labels" / "annotations_.txt")).examples

@@ -34,7 +34,7 @@ from _common import REPO, cc_ja_texts, shared_data_dir
 
 sys.path.insert(0, str(REPO))
 
-from jacorpus.corpus.cli import read_labels  # noqa: E402
+from jacorpus.corpus.quality_labels import read_labels  # noqa: E402
 
 
 def auc(good: list[float], bad: list[float]) -> float:

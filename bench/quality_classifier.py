@@ -31,9 +31,8 @@ from _common import REPO, shared_data_dir
 
 sys.path.insert(0, str(REPO))
 
-from jacorpus.corpus.cli import (  # noqa: E402
-    calibration, corpus_chunks, evaluate, held_out_scores, plot_calibration, read_labels, split_examples,
-)
+from jacorpus.corpus.quality_cli import corpus_chunks, held_out_scores, plot_calibration  # noqa: E402
+from jacorpus.corpus.quality_labels import calibration, evaluate, read_labels, split_examples  # noqa: E402
 
 
 def build_corpora(data: Path, work: Path) -> tuple[Path, Path]:
@@ -98,7 +97,8 @@ def main() -> None:
     data = shared_data_dir()
     work = Path(tempfile.mkdtemp(prefix="qc-"))
     ref_dir, web_dir = build_corpora(data, work)
-    positives, negatives = corpus_chunks([ref_dir], args.max_chunks, 1), corpus_chunks([web_dir], args.max_chunks, 1)
+    positives = corpus_chunks([ref_dir], args.max_chunks, 1, "--reference")
+    negatives = corpus_chunks([web_dir], args.max_chunks, 1, "--web")
     refweb = [(t, "good") for t in positives] + [(t, "bad") for t in negatives]
     human = read_labels(str(data / "mc4_ja_quality_labels" / "annotations_.txt")).examples
     rows: dict[str, list[dict[str, Any]]] = {}

@@ -91,7 +91,7 @@ def best_rate(tokenizer, texts: list[str], runs: int = 3) -> float:
 def throughput(docs: list[str], work: Path, quick: bool) -> dict:
     from transformers import BertJapaneseTokenizer
 
-    from jacorpus.tokenizers.export import load_tokenizer
+    from jacorpus.tokenizers.loading import load_tokenizer
 
     train_docs = first_chars(docs, 200_000 if quick else 1_200_000)
     text = write_text(train_docs, work / "train.txt")

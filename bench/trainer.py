@@ -75,7 +75,7 @@ class TrainerSide:
     def __init__(self, recipe) -> None:
         from jacorpus.train.data import DataCursor, TokenShards, make_collator
         from jacorpus.train.metrics import MetricsLog
-        from jacorpus.train.prepare import load_tokenizer
+        from jacorpus.tokenizers.loading import load_tokenizer
         from jacorpus.train.trainer import build_engine, seed_everything
 
         seed_everything(recipe.seed)
@@ -104,7 +104,7 @@ class PlainSide:
 
         from jacorpus.train.data import DataCursor, TokenShards, make_collator
         from jacorpus.train.model import build_model
-        from jacorpus.train.prepare import load_tokenizer
+        from jacorpus.tokenizers.loading import load_tokenizer
         from jacorpus.train.trainer import lr_factor, param_groups, seed_everything
 
         seed_everything(recipe.seed)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import typer
 
-from jacorpus.corpus.cli import lm_app, quality_app
+from jacorpus.corpus.lm_cli import lm_app
+from jacorpus.corpus.quality_cli import quality_app
 from jacorpus.evaluate.cli import eval_app
-from jacorpus.pipelines.cli import corpus_app
+from jacorpus.pipelines.corpus_cli import corpus_app
 from jacorpus.publish.cli import card, publish
 from jacorpus.tokenizers.cli import dict_app, tokenizer_app
 from jacorpus.train.cli import train_app

@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from jacorpus.foundation.sudachi_chunks import sudachi_pieces
+
 OTHER, HIRAGANA, KATAKANA, KANJI, KUTEN, TOTEN, HALFWIDTH_KANA = range(7)
 N_CLASSES = 7
 JAPANESE_CLASSES = (HIRAGANA, KATAKANA, KANJI, KUTEN, TOTEN)  # Swallow's "Japanese letters"
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
-SUDACHI_MAX_BYTES = 49_149  # SudachiPy refuses longer input ("Input is too long")
-_CHUNK_CHARS = 12_000  # 4 bytes per char at most: a chunk stays below the limit
 
 
 @lru_cache(maxsize=1)
@@ -66,21 +66,6 @@ def without_surrogates(text: str) -> str:
     return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
 
 
-def byte_safe_chunks(text: str, chunk_chars: int = _CHUNK_CHARS) -> list[str]:
-    """Pieces below Sudachi's byte limit, cut after a newline or 。 near the end of a window where there is one."""
-    chunks, start = [], 0
-    while len(text) - start > chunk_chars:
-        end = start + chunk_chars
-        window = text[end - chunk_chars // 4 : end]
-        cut = max(window.rfind("\n"), window.rfind("。"))
-        if cut >= 0:
-            end = end - len(window) + cut + 1
-        chunks.append(text[start:end])
-        start = end
-    chunks.append(text[start:])
-    return chunks
-
-
 _TOKENIZERS: dict[str, Any] = {}  # one Sudachi tokenizer per split mode and process (not picklable)
 
 
@@ -95,7 +80,7 @@ def sudachi_tokenizer(mode: str = "A") -> Any:
 def iter_sudachi_words(text: str, mode: str = "A"):
     """Surfaces of Sudachi morphemes, whitespace tokens removed, chunk by chunk (callers may stop early)."""
     tokenizer = sudachi_tokenizer(mode)
-    for chunk in byte_safe_chunks(without_surrogates(text)):
+    for chunk in sudachi_pieces(without_surrogates(text)):
         if not chunk.strip():
             continue
         words = [m.surface().strip() for m in tokenizer.tokenize(chunk)]

@@ -47,7 +47,8 @@ from datatrove.data import Document, DocumentsPipeline
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jacorpus.corpus.dedup.hashing import window_murmur3
-from jacorpus.corpus.dedup.shingles import Shingler, sudachi_chunks, word_token_id
+from jacorpus.corpus.dedup.shingles import Shingler, word_token_id
+from jacorpus.foundation.sudachi_chunks import split_for_sudachi
 from jacorpus.corpus.dedup.textnorm import nfkc, normalize_for_dedup
 from jacorpus.corpus.steps import JaStep, StepOptions, register_step
 
@@ -278,10 +279,7 @@ def word_tokens_with_offsets(text: str, shingler: Shingler) -> tuple[np.ndarray,
         norm_parts.append(piece)
         normalized_offsets.extend([i] * len(piece))
     normalized = "".join(norm_parts)
-    position = 0
-    for chunk in sudachi_chunks(normalized):
-        base = normalized.find(chunk, position) if chunk else position
-        base = position if base < 0 else base
+    for base, chunk in split_for_sudachi(normalized):
         for m in shingler._tokenizer.tokenize(chunk):
             surface = "".join(m.surface().split())
             if not surface:
@@ -289,7 +287,6 @@ def word_tokens_with_offsets(text: str, shingler: Shingler) -> tuple[np.ndarray,
             ids.append(word_token_id(surface))
             starts.append(normalized_offsets[base + m.begin()])
             ends.append(normalized_offsets[base + m.end() - 1] + 1)
-        position = base + len(chunk)
     return np.array(ids, dtype=np.uint32), starts, ends
 
 

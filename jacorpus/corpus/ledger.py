@@ -1,7 +1,8 @@
 """Per-task accounting: every document read ends as kept or dropped-with-reason, every fault as an error entry.
 
-Engines give one ``Ledger`` to all steps of a task; the shard writer saves it next to the task's shards and the
-driver merges the parts into ``manifest.json``. Invariant checked at merge time: read == kept + sum(dropped).
+An engine creates one ``Ledger`` per task, inside the task's ``TaskContext`` (``corpus/steps.py``), which it hands
+to every step of the task; the shard writer saves it next to the task's shards and the driver merges the parts
+into ``manifest.json``. Invariant checked at merge time: read == kept + sum(dropped).
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ MAX_ERRORS_PER_TASK = 1000  # a pathological file must not turn the manifest int
 
 
 class Ledger:
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self, rank: int = 0) -> None:
+    def __init__(self, rank: int = 0, on_drop: Callable[[Document, str, dict[str, Any]], None] | None = None) -> None:
         self.rank = rank
         self.read_count = 0
         self.kept_count = 0
@@ -27,8 +25,8 @@ class Ledger:
         self.steps: dict[str, Counter[str]] = defaultdict(Counter)
         self.errors: list[dict[str, Any]] = []
         self.errors_omitted = 0
-        # set by the engine when output.keep_dropped is on: receives (doc, reason, extra)
-        self.on_drop: Callable[[Document, str, dict[str, Any]], None] | None = None
+        # the task's drop sink when output.keep_dropped is on: receives (doc, "step:reason", extra)
+        self.on_drop = on_drop
 
     def read(self, doc: Document) -> None:
         self.read_count += 1

@@ -21,26 +21,10 @@ from datatrove.data import Document, DocumentsPipeline
 
 from jacorpus.corpus.document import CORE_FIELDS, DROPPED_FIELDS
 from jacorpus.corpus.steps import JaStep
+from jacorpus.foundation.atomic_files import atomic_write_text, file_sha256, temporary_path
 
 DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024
 BATCH_ROWS = 1000
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def document_row(doc: Document, annotation_names: list[str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -99,7 +83,7 @@ class RollingShardFile:
     def _open(self) -> None:
         ext = "parquet" if self.fmt == "parquet" else "arrow"
         self.final_path = os.path.join(self.directory, f"{self.prefix}-{len(self.done):05d}.{ext}")
-        self.tmp_path = self.final_path + ".tmp"
+        self.tmp_path = temporary_path(self.final_path)  # streamed into, renamed when the shard is complete
         if self.fmt == "parquet":
             self.writer = pq.ParquetWriter(self.tmp_path, self.schema)
         else:  # datasets' save_to_disk format: the Arrow IPC stream format
@@ -129,6 +113,23 @@ class RollingShardFile:
 def remove_task_leftovers(directory: str, prefix: str) -> None:
     for path in glob.glob(os.path.join(glob.escape(directory), f"{prefix}-*")):
         os.remove(path)
+
+
+class DroppedShards:
+    """A task's drop sink (``TaskContext.drop_sink``): dropped documents with their reason, as shards of their own.
+    Created with the task's context, before any step runs, so no drop can precede it."""
+
+    def __init__(self, directory: str, prefix: str, schema: pa.Schema, fmt: str, max_bytes: int,
+                 annotation_names: list[str]) -> None:
+        remove_task_leftovers(directory, prefix)
+        self.file = RollingShardFile(directory, prefix, schema, fmt, max_bytes)
+        self.names = annotation_names
+
+    def __call__(self, doc: Document, reason: str, extra: dict[str, Any]) -> None:
+        self.file.add(document_row(doc, self.names, {"reason": reason, "duplicate_of": extra.get("duplicate_of")}))
+
+    def close(self) -> list[dict[str, Any]]:
+        return self.file.close()
 
 
 def iter_task_rows(directory: str, rank: int):
@@ -170,29 +171,28 @@ class ShardWriter(JaStep):
             fields |= DROPPED_FIELDS
         return pa.schema([pa.field(k, v) for k, v in fields.items()])
 
+    def drop_sink(self, dropped_directory: str | None, rank: int) -> DroppedShards | None:
+        """The drop sink of task ``rank`` (None unless output.keep_dropped is on)."""
+        if not self.keep_dropped:
+            return None
+        return DroppedShards(dropped_directory or self.dropped_directory, f"shard-s{self.stage}-{rank:05d}",
+                             self.schema(True), self.fmt, self.max_shard_bytes, list(self.annotation_fields))
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        self.ledger.reset(rank)
+        context = self.context
+        directory = context.output_dir or self.directory
         names = list(self.annotation_fields)
-        prefix, dropped_prefix = f"shard-{rank:05d}", f"shard-s{self.stage}-{rank:05d}"
-        remove_task_leftovers(self.directory, prefix)
-        kept = RollingShardFile(self.directory, prefix, self.schema(), self.fmt, self.max_shard_bytes)
-        dropped = None
-        if self.keep_dropped:
-            remove_task_leftovers(self.dropped_directory, dropped_prefix)
-            dropped = RollingShardFile(
-                self.dropped_directory, dropped_prefix, self.schema(True), self.fmt, self.max_shard_bytes
-            )
-            self.ledger.on_drop = lambda doc, reason, extra: dropped.add(
-                document_row(doc, names, {"reason": reason, "duplicate_of": extra.get("duplicate_of")})
-            )
+        prefix = f"shard-{rank:05d}"
+        remove_task_leftovers(directory, prefix)
+        kept = RollingShardFile(directory, prefix, self.schema(), self.fmt, self.max_shard_bytes)
         for doc in data or ():
             if self.count_kept:
                 self.ledger.kept(doc)
             kept.add(document_row(doc, names))
         part = self.ledger.to_dict() | {"rank": rank, "shards": kept.close()}
-        if dropped is not None:
-            part["dropped_shards"] = dropped.close()
-        parts_dir = os.path.join(self.directory, ".jacorpus", "parts")
+        if context.drop_sink is not None:
+            part["dropped_shards"] = context.drop_sink.close()
+        parts_dir = os.path.join(directory, ".jacorpus", "parts")
         os.makedirs(parts_dir, exist_ok=True)
         atomic_write_text(os.path.join(parts_dir, f"{rank:05d}.json"), json.dumps(part, ensure_ascii=False))
         return

@@ -1,14 +1,23 @@
 """Base classes and registry for recipe steps.
 
-A step is a datatrove ``PipelineStep`` (so datatrove executors run it as is) that also reports to a ``Ledger``.
-Each step class declares its recipe name, a pydantic ``Options`` model (unknown keys are errors), and the typed
-annotation columns it adds to documents. Engines build steps through ``build_step`` and never special-case one.
+A step is a datatrove ``PipelineStep`` (so datatrove executors run it as is) that also reports to the ``Ledger`` of
+the task it runs in. Each step class declares its recipe name, a pydantic ``Options`` model (unknown keys are
+errors), and the typed annotation columns it adds to documents. Engines build steps through the registry and never
+special-case one.
+
+Per task, the engine hands every step a ``TaskContext`` (``bind``): rank, world size, the task's ledger (which
+forwards drops to the task's drop sink) and the fault hooks tests inject. A step outside an engine (a unit test)
+has a context of its own with a fresh ledger.
+
+A global step (``GlobalStep``: dedup) needs the whole corpus: it declares its corpus-wide pass
+(``corpus/global_pass.py``), which the engine executes between two stages.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, ClassVar, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterable
 
 import pyarrow as pa
 from datatrove.data import Document, DocumentsPipeline
@@ -17,6 +26,27 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.limits import RecordTimeout, record_deadline
+from jacorpus.foundation.registry import Registry
+
+
+@dataclass
+class TaskContext:
+    """What an engine hands the steps of one task; created per task, never shared between tasks."""
+
+    rank: int = 0
+    world_size: int = 1
+    ledger: Ledger = field(default_factory=Ledger)
+    # where the task writes its shards (a Spark attempt writes to its own directory, then commits it)
+    output_dir: str | None = None
+    dropped_dir: str | None = None
+    # where dropped documents go when output.keep_dropped is on (the ledger forwards each drop to it)
+    drop_sink: Any = None
+    # tests only: called at named points ("stage0:3" after task 3 of stage 0 wrote its shards); may raise
+    faults: Callable[[str], None] | None = None
+
+    def fault_point(self, point: str) -> None:
+        if self.faults is not None:
+            self.faults(point)
 
 
 class StepOptions(BaseModel):
@@ -57,7 +87,16 @@ class JaStep(PipelineStep):
         super().__init__()
         self.options = options if options is not None else self.Options()
         self.base_dir = base_dir  # recipe directory, for relative paths in options
-        self.ledger = Ledger()  # replaced by the engine with the task's shared ledger
+        self.context = TaskContext()  # a step used alone; an engine binds each task's context
+
+    def bind(self, context: TaskContext) -> "JaStep":
+        """Called by the engine before the step runs a task."""
+        self.context = context
+        return self
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.context.ledger
 
     def drop(self, doc: Document, reason: str, **extra: Any) -> None:
         self.stat_update(f"dropped_{reason}")
@@ -89,6 +128,37 @@ class JaStep(PipelineStep):
             yield doc
         while held:
             yield held.popleft()
+
+
+class GlobalStep(JaStep):
+    """A step over the whole corpus: the engine cuts the recipe here, runs the pass declared by the methods below
+    over every shard of the previous stage (``corpus/global_pass.run_global_pass``), then opens the next stage with
+    ``apply_step``, the step's per-document half."""
+
+    is_global = True
+
+    # types of corpus/global_pass.py (which imports this module)
+    def global_pass_plan(self, layout: Any) -> Any:
+        """The reduction (``KeyCounts`` or ``Clusters``) and partition count of a pass over ``layout``'s stage."""
+        raise NotImplementedError
+
+    def global_scan(self, task: Any):
+        """Map: the keyed records (Arrow batches of the reduction's schema) of one stage task's documents."""
+        raise NotImplementedError
+
+    def pair_verifier(self, stage_dir: str) -> Any:
+        """For ``Clusters(verify=True)``: an object whose ``accept(u, v)`` says which candidate pairs are real."""
+        raise NotImplementedError
+
+    def decide(self, result: Any, layout: Any, work_dir: str) -> dict[str, Any]:
+        """Write the decision files ``apply_step`` reads from ``work_dir``; return the pass's stats."""
+        raise NotImplementedError
+
+    def apply_step(self, work_dir: str) -> JaStep:
+        raise NotImplementedError
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        raise RuntimeError(f"{self.name} is a global step: engines run its pass and apply_step(), not run()")
 
 
 class JaFilter(JaStep):
@@ -127,26 +197,7 @@ class JaMapper(JaStep):
                 self.drop(doc, "empty_after_" + self.name)
 
 
-STEP_TYPES: dict[str, type[JaStep]] = {}
-
-
-def register_step(cls: type[JaStep]) -> type[JaStep]:
-    if cls.name in STEP_TYPES and STEP_TYPES[cls.name] is not cls:
-        raise ValueError(f"step name {cls.name!r} registered twice")
-    STEP_TYPES[cls.name] = cls
-    return cls
-
-
-def load_builtin_steps() -> dict[str, type[JaStep]]:
-    """Import the modules that register steps (kept lazy so `import jacorpus` stays light)."""
-    import importlib
-
-    for module in BUILTIN_STEP_MODULES:
-        importlib.import_module(module)
-    return STEP_TYPES
-
-
-# modules that call register_step at import time
+# modules that call register_step at import time (imported at the first lookup: `import jacorpus` stays light)
 BUILTIN_STEP_MODULES = [
     "jacorpus.corpus.normalize",
     "jacorpus.corpus.language",
@@ -155,9 +206,31 @@ BUILTIN_STEP_MODULES = [
     "jacorpus.corpus.pii",
     "jacorpus.corpus.ngwords",
     "jacorpus.corpus.dedup.steps",
+    "jacorpus.corpus.dedup.sentence_dedup",
     "jacorpus.corpus.decontaminate",
     "jacorpus.corpus.perplexity",
 ]
+
+
+# recipe step names: jacorpus' own, entry points of the group "jacorpus.steps", or `module:Class` in a recipe
+STEPS: Registry[JaStep] = Registry("step", "jacorpus.steps", JaStep, BUILTIN_STEP_MODULES)
+STEP_TYPES = STEPS.types
+
+
+def register_step(cls: type[JaStep]) -> type[JaStep]:
+    """Class decorator: the step is known to recipes by its ``name``."""
+    return STEPS.register(cls.name)(cls)
+
+
+def load_builtin_steps() -> dict[str, type[JaStep]]:
+    """Every known step type by recipe name (jacorpus' own and installed plugins')."""
+    return STEPS.load()
+
+
+def find_step_type(name: str) -> type[JaStep] | None:
+    """The step class of a recipe step name or ``module:Class`` (None when unknown; RegistryError when it is a
+    ``module:Class`` that does not import or is no step)."""
+    return STEPS.find(name)
 
 
 def annotation_schema(steps: Iterable[JaStep]) -> dict[str, pa.DataType]:

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
 
 eval_app = typer.Typer(help="Evaluate models: LM scores, JGLUE, classification, medical multiple choice.", no_args_is_help=True)
 
 OUTPUT = typer.Option(None, help="Write OUTPUT/results.json and per-example predictions (default: MODEL_DIR/eval).")
+TRUST = typer.Option(False, "--trust-remote-code",
+                     help="Run the tokenizer code a model folder ships even when it is not jacorpus's own exported code.")
+PROGRESS = typer.Option(True, "--progress/--no-progress")
+
+
+@contextlib.contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Input problems (a missing split, code that needs trust, a vocabulary mismatch) end as one line naming the
+    flag to change, exit code 2, not a traceback."""
+    from jacorpus.evaluate.models import EvalInputError
+    from jacorpus.tokenizers.loading import TokenizerTrustError
+
+    try:
+        yield
+    except (EvalInputError, TokenizerTrustError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _trust(flag: bool) -> bool | None:
+    return True if flag else None  # None: jacorpus's own tokenizer code only
 
 
 def _finish(model_dir: Path, output: Optional[Path], task: str, metrics: dict, predictions: list) -> None:
@@ -19,7 +41,7 @@ def _finish(model_dir: Path, output: Optional[Path], task: str, metrics: dict, p
 
     out = str(output or model_dir / "eval")
     path = write_results(out, task, metrics, predictions)
-    update_model_card(str(model_dir), json.load(open(path, encoding="utf-8")))
+    update_model_card(str(model_dir), task, metrics)
     typer.echo(json.dumps({task: metrics}, ensure_ascii=False))
     typer.echo(f"results: {path}")
 
@@ -41,25 +63,31 @@ def _texts(path: Path, limit: int) -> list[str]:
 def lm(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
        text: Path = typer.Option(..., exists=True, help="Held-out text: a file, a folder of .txt files, or a jacorpus output dir."),
        max_docs: int = typer.Option(200), wwm: bool = typer.Option(False, help="Mask whole Sudachi words (MLM)."),
-       output: Optional[Path] = OUTPUT) -> None:
-    """CLM perplexity, or MLM masked-token accuracy and pseudo-perplexity."""
-    from jacorpus.evaluate.scoring import load_scoring_model, clm_perplexity, mlm_scores
+       trust_remote_code: bool = TRUST, progress: bool = PROGRESS, output: Optional[Path] = OUTPUT) -> None:
+    """CLM perplexity, or MLM masked-token accuracy and pseudo-perplexity; long texts in windows of the model's
+    context."""
+    from jacorpus.evaluate.scoring import clm_perplexity, mlm_scores
 
-    tokenizer, model, causal = load_scoring_model(str(model_dir))
-    if (text / "state.json").exists():
-        import datasets
+    with one_line_errors():
+        from jacorpus.evaluate.models import EvalInputError, load_lm
 
-        ds = datasets.load_from_disk(str(text))
-        texts = ds.select(range(min(max_docs, len(ds))))["text"]
-    else:
-        texts = _texts(text, max_docs)
-    if causal:
-        metrics = clm_perplexity(tokenizer, model, texts)
-    else:
-        word_ids_fn = None
-        if wwm:
-            from jacorpus.tokenizers.wwm import word_ids as word_ids_fn
-        metrics = mlm_scores(tokenizer, model, texts, word_ids_fn=word_ids_fn)
+        info, model = load_lm(str(model_dir), _trust(trust_remote_code))
+        if (text / "manifest.json").exists() or (text / "state.json").exists():  # a jacorpus corpus (Arrow or Parquet)
+            from jacorpus.foundation.finished_corpus import open_corpus
+
+            ds = open_corpus(str(text))
+            texts = ds.select(range(min(max_docs, len(ds))))["text"]
+        else:
+            texts = _texts(text, max_docs)
+        if not texts:
+            raise EvalInputError(f"{text}: no text to evaluate on (--text)")
+        if info.causal:
+            metrics = clm_perplexity(info.tokenizer, model, texts, info.max_tokens, progress)
+        else:
+            word_ids_fn = None
+            if wwm:
+                from jacorpus.tokenizers.wwm import word_ids as word_ids_fn
+            metrics = mlm_scores(info.tokenizer, model, texts, info.max_tokens, word_ids_fn=word_ids_fn, progress=progress)
     _finish(model_dir, output, "lm", metrics, [])
 
 
@@ -68,14 +96,18 @@ def jglue(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
           task: str = typer.Option(..., help="jsts | jnli | jcommonsenseqa"),
           data: Path = typer.Option(..., exists=True, file_okay=False, help="JGLUE datasets folder (<task>-v1.3/...)."),
           split: str = typer.Option("valid", help="valid | test"), train_split: str = typer.Option("train"),
+          train_data: Optional[Path] = typer.Option(None, exists=True, file_okay=False,
+                                                    help="Folder with the training split, when --data holds only the evaluation split."),
           max_train_examples: int = typer.Option(0, help="0 = all"), max_eval_examples: int = typer.Option(0),
           epochs: int = typer.Option(1), lr: float = typer.Option(5e-5), seed: int = typer.Option(1),
-          output: Optional[Path] = OUTPUT) -> None:
+          trust_remote_code: bool = TRUST, progress: bool = PROGRESS, output: Optional[Path] = OUTPUT) -> None:
     """Fine-tune an encoder (or score a causal model zero-shot on JCommonsenseQA) and report the official metrics."""
     from jacorpus.evaluate.tasks import run_jglue
 
-    metrics, predictions = run_jglue(str(model_dir), task, str(data), split, train_split, max_train_examples,
-                                     max_eval_examples, epochs, lr, seed)
+    with one_line_errors():
+        metrics, predictions = run_jglue(str(model_dir), task, str(data), split, train_split, max_train_examples,
+                                         max_eval_examples, epochs, lr, seed, str(train_data) if train_data else None,
+                                         _trust(trust_remote_code), progress)
     _finish(model_dir, output, task, metrics, predictions)
 
 
@@ -83,22 +115,29 @@ def jglue(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
 def classify(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
              train: Path = typer.Option(..., exists=True), test: Path = typer.Option(..., exists=True),
              max_train_examples: int = typer.Option(0), epochs: int = typer.Option(3), lr: float = typer.Option(5e-5),
-             seed: int = typer.Option(1), output: Optional[Path] = OUTPUT) -> None:
+             seed: int = typer.Option(1), trust_remote_code: bool = TRUST, progress: bool = PROGRESS,
+             output: Optional[Path] = OUTPUT) -> None:
     """Text classification fine-tuning: accuracy and macro-F1."""
     from jacorpus.evaluate.tasks import run_classify
 
-    metrics, predictions = run_classify(str(model_dir), str(train), str(test), max_train_examples, epochs, lr, seed)
+    with one_line_errors():
+        metrics, predictions = run_classify(str(model_dir), str(train), str(test), max_train_examples, epochs, lr, seed,
+                                            _trust(trust_remote_code), progress)
     _finish(model_dir, output, "classify", metrics, predictions)
 
 
 @eval_app.command("mcqa")
 def mcqa(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
          data: Path = typer.Option(..., exists=True, help="IgakuQA folder/JSONL or JMMLU-style CSV."),
-         max_examples: int = typer.Option(0), output: Optional[Path] = OUTPUT) -> None:
-    """Multiple-choice log-likelihood scoring for causal models: accuracy."""
+         max_examples: int = typer.Option(0, help="0 = all; otherwise a sample drawn with --seed."),
+         seed: int = typer.Option(1), trust_remote_code: bool = TRUST, progress: bool = PROGRESS,
+         output: Optional[Path] = OUTPUT) -> None:
+    """Multiple-choice log-likelihood scoring for causal models: accuracy (multi-answer questions: the top k choices
+    must be exactly the k right ones), per exam year, with skipped questions counted by reason."""
     from jacorpus.evaluate.tasks import run_mcqa
 
-    metrics, predictions = run_mcqa(str(model_dir), str(data), max_examples)
+    with one_line_errors():
+        metrics, predictions = run_mcqa(str(model_dir), str(data), max_examples, seed, _trust(trust_remote_code), progress)
     _finish(model_dir, output, "mcqa", metrics, predictions)
 
 

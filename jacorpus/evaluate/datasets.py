@@ -6,7 +6,9 @@ import csv
 import glob
 import json
 import os
-from dataclasses import dataclass
+import re
+from collections import Counter
+from dataclasses import dataclass, field
 
 JGLUE_TASKS = {"jsts": "regression", "jnli": "classification", "jcommonsenseqa": "multiple_choice"}
 JNLI_LABELS = ["entailment", "contradiction", "neutral"]
@@ -18,6 +20,14 @@ class Example:
     label: float | int | str
     choices: list[str] | None = None
     id: str = ""
+    answers: list[int] | None = None  # multiple choice: every right choice (IgakuQA asks for two or three at times)
+    group: str = ""  # what results are broken down by (IgakuQA: the exam year)
+
+
+@dataclass
+class MCQASet:
+    examples: list[Example]
+    skipped: Counter = field(default_factory=Counter)  # (group, reason) -> questions left out
 
 
 def jglue_file(data_dir: str, task: str, split: str) -> str:
@@ -65,31 +75,47 @@ def read_classification(path: str) -> list[Example]:
     return examples
 
 
-def read_mcqa(path: str) -> list[Example]:
-    """IgakuQA (folder of <exam>-<block>.jsonl, or one file) or JMMLU-style CSV (question, optionA-D, answer).
+def read_mcqa(path: str) -> MCQASet:
+    """IgakuQA (folder of <year>/<exam>-<block>.jsonl, or one file) or JMMLU-style CSV (question, optionA-E, answer).
 
-    Questions with several correct answers or referring to images (text_only false) are skipped: log-likelihood
-    scoring of one choice does not fit them.
+    Questions with several right answers are kept (``answers``; scored as the exam does: all of them and only
+    them). Left out, counted per year and reason: questions that need an image (``text_only`` false) and questions
+    without choices (numeric answers).
     """
     files = sorted(glob.glob(os.path.join(path, "**", "*.jsonl"), recursive=True)) if os.path.isdir(path) else [path]
     files = [f for f in files if not f.endswith("_metadata.jsonl")]
     if os.path.isdir(path):
         files += sorted(glob.glob(os.path.join(path, "**", "*.csv"), recursive=True))
-    examples = []
+    if not files:
+        raise FileNotFoundError(f"{path}: no IgakuQA .jsonl or JMMLU-style .csv files found")
+    out = MCQASet([])
     for file in files:
+        parent = os.path.basename(os.path.dirname(file))
         if file.endswith(".csv"):
+            group = os.path.splitext(os.path.basename(file))[0]
             with open(file, encoding="utf-8") as fh:
                 for row in csv.DictReader(fh):
                     letters = [k for k in ("optionA", "optionB", "optionC", "optionD", "optionE") if row.get(k)]
                     choices = [row[k] for k in letters]
                     answer = "ABCDE".index(row["answer"].strip().upper())
-                    examples.append(Example(row["question"], answer, choices, id=f"{os.path.basename(file)}:{len(examples)}"))
+                    out.examples.append(Example(row["question"], answer, choices, id=f"{os.path.basename(file)}:{len(out.examples)}",
+                                                answers=[answer], group=group))
             continue
         with open(file, encoding="utf-8") as fh:
-            for line in fh:
-                r = json.loads(line)
-                if not r.get("text_only", True) or len(r["answer"]) != 1 or not r.get("choices"):
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
                     continue
-                answer = "abcdefghij".index(r["answer"][0])
-                examples.append(Example(r["problem_text"], answer, list(r["choices"]), id=r["problem_id"]))
-    return examples
+                r = json.loads(line)
+                group = parent if re.fullmatch(r"\d{4}", parent) else str(r.get("problem_id", ""))[:3]
+                if not r.get("text_only", True):
+                    out.skipped[(group, "needs an image")] += 1
+                    continue
+                if not r.get("choices"):
+                    out.skipped[(group, "no choices")] += 1
+                    continue
+                answers = sorted("abcdefghij".index(a) for a in r["answer"])
+                if not answers or answers[-1] >= len(r["choices"]):
+                    raise ValueError(f"{file}:{number}: answer {r['answer']} does not name one of its {len(r['choices'])} choices")
+                out.examples.append(Example(r["problem_text"], answers[0], list(r["choices"]), id=r["problem_id"],
+                                            answers=answers, group=group))
+    return out

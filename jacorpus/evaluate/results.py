@@ -24,19 +24,45 @@ def write_results(output: str, task: str, metrics: dict[str, float], predictions
     return path
 
 
-def results_table(results: dict[str, dict[str, float]]) -> str:
+def _rows(task: str, metrics: dict[str, Any]):
+    for metric, value in metrics.items():
+        if isinstance(value, dict):  # a breakdown (mcqa by exam year): one row per group and scalar
+            for group, sub in value.items():
+                if isinstance(sub, dict):
+                    yield from _rows(f"{task} {group}", {k: v for k, v in sub.items() if not isinstance(v, dict)})
+        elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            yield task, metric, value
+
+
+def results_table(results: dict[str, dict[str, Any]]) -> str:
     rows = ["| task | metric | value |", "|---|---|---:|"]
     for task, metrics in sorted(results.items()):
-        for metric, value in metrics.items():
-            rows.append(f"| {task} | {metric} | {value:.4f} |" if isinstance(value, float) else f"| {task} | {metric} | {value} |")
+        for name, metric, value in _rows(task, metrics):
+            rows.append(f"| {name} | {metric} | {value:.4f} |" if isinstance(value, float) else f"| {name} | {metric} | {value} |")
     return "\n".join(rows)
 
 
-def update_model_card(model_dir: str, results: dict[str, dict[str, float]]) -> str:
-    """Put the evaluation table into MODEL_DIR/README.md between markers (replacing an earlier one)."""
+CARD_DATA = re.compile(r"<!-- jacorpus-eval-data (.*?) -->", re.S)
+
+
+def card_results(model_dir: str) -> dict[str, dict[str, Any]]:
+    """The evaluation results the model card holds already (every task evaluated so far, whatever --output was)."""
+    path = os.path.join(model_dir, "README.md")
+    if not os.path.exists(path):
+        return {}
+    match = CARD_DATA.search(open(path, encoding="utf-8").read())
+    return json.loads(match.group(1).replace("-\\->", "-->")) if match else {}
+
+
+def update_model_card(model_dir: str, task: str, metrics: dict[str, Any]) -> str:
+    """Put the evaluation table into MODEL_DIR/README.md between markers: the tasks evaluated before stay, the
+    re-run task's rows are replaced. The results ride along as JSON in an HTML comment (not rendered)."""
     path = os.path.join(model_dir, "README.md")
     text = open(path, encoding="utf-8").read() if os.path.exists(path) else f"# {os.path.basename(model_dir)}\n"
-    section = f"{CARD_BEGIN}\n## Evaluation\n\n{results_table(results)}\n{CARD_END}"
+    results = card_results(model_dir) | {task: metrics}
+    data = json.dumps(results, ensure_ascii=False, sort_keys=True, default=float).replace("-->", "-\\->")
+    section = (f"{CARD_BEGIN}\n## Evaluation\n\n{results_table(results)}\n\n"
+               f"<!-- jacorpus-eval-data {data} -->\n{CARD_END}")
     pattern = re.compile(re.escape(CARD_BEGIN) + ".*?" + re.escape(CARD_END), re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
     with open(path, "w", encoding="utf-8") as fh:

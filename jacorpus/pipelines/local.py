@@ -11,10 +11,16 @@ import json
 import os
 import sys
 import threading
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
+from jacorpus.corpus.dedup.prepare import SpillReducer
+from jacorpus.corpus.global_pass import run_global_pass
 from jacorpus.pipelines.manifest import finalize
-from jacorpus.pipelines.plan import Plan, Stage
+from jacorpus.pipelines.plan import Plan, Stage, StageTask
+
+
+class OutputConflictError(RuntimeError):
+    """The output folder holds another recipe's run."""
 
 
 def check_output_dir(plan: Plan, overwrite: bool = False) -> None:
@@ -28,8 +34,9 @@ def check_output_dir(plan: Plan, overwrite: bool = False) -> None:
             previous = fh.read()
         if previous != recipe:
             if not overwrite:
-                raise RuntimeError(
-                    f"{plan.output_dir} holds the output of a different recipe; pass --overwrite to replace it"
+                raise OutputConflictError(
+                    f"{plan.output_dir} holds the output of a different recipe; pass --overwrite to replace it, "
+                    "or write elsewhere (--output, or the recipe's output.dir)"
                 )
             shutil.rmtree(plan.output_dir)
     elif os.path.exists(os.path.join(plan.output_dir, "manifest.json")) and overwrite:
@@ -82,13 +89,50 @@ def stderr_to_file(path: str, enabled: bool) -> Iterator[None]:
         os.close(saved)
 
 
-def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bool = False) -> dict[str, Any]:
+class ProcessPoolRunner:
+    """Runs the tasks of a global pass's phases inline (one worker) or on one process pool shared by all phases of
+    the pass, with a progress bar per phase."""
+
+    def __init__(self, workers: int, progress: bool) -> None:
+        self.workers, self.progress, self.pool = workers, progress, None
+
+    def __enter__(self) -> "ProcessPoolRunner":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], label: str) -> list[Any]:
+        from rich.progress import track
+
+        if self.workers <= 1 or len(tasks) <= 1:
+            return [fn(t) for t in track(tasks, description=label, disable=not self.progress)]
+        if self.pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = multiprocessing.get_context("forkserver")  # like datatrove: no fork of a threaded parent
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        results = self.pool.map(fn, tasks)
+        return list(track(results, total=len(tasks), description=label, disable=not self.progress))
+
+
+def run_global_pass_locally(stage: Stage, work_dir: str, workers: int, progress: bool) -> dict[str, Any]:
+    """The pass of ``stage.global_step`` over the stage's shards, on this machine's processes (local and Slurm)."""
+    with ProcessPoolRunner(workers, progress) as runner:
+        return run_global_pass(stage.global_step, stage.output_dir, work_dir, SpillReducer(runner))
+
+
+def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bool = False,
+              faults: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """``faults`` (tests): called at each task's fault points (see ``TaskContext``)."""
     from datatrove.executor.local import LocalPipelineExecutor
 
     check_output_dir(plan, overwrite)
     for stage in plan.stages:
         executor = LocalPipelineExecutor(
-            pipeline=stage.steps,
+            pipeline=[StageTask(stage, faults)],
             tasks=plan.tasks,
             workers=min(workers, plan.tasks),
             logging_dir=os.path.join(plan.work_dir, "logs", f"stage{stage.index}"),
@@ -104,6 +148,5 @@ def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bo
             if thread:
                 thread.join()
         if stage.global_step is not None:
-            work_dir = os.path.join(plan.work_dir, f"global{stage.index}")
-            stage.global_step.prepare(stage.output_dir, work_dir, workers, progress=progress)
+            run_global_pass_locally(stage, os.path.join(plan.work_dir, f"global{stage.index}"), workers, progress)
     return finalize(plan, engine="local")

@@ -14,7 +14,8 @@ from typing import Any
 import pyarrow as pa
 
 from jacorpus.corpus.ledger import check_invariant, merge_ledgers
-from jacorpus.corpus.shards import ShardWriter, atomic_write_text, read_parts, write_saved_dataset
+from jacorpus.corpus.shards import ShardWriter, read_parts, write_saved_dataset
+from jacorpus.foundation.atomic_files import atomic_write_text
 from jacorpus.pipelines.inputs import check_sources_read
 
 TRACKED_LIBRARIES = (
@@ -87,11 +88,3 @@ def finalize(plan, engine: str) -> dict[str, Any]:
     atomic_write_text(os.path.join(plan.output_dir, "manifest.json"), json.dumps(manifest, ensure_ascii=False, indent=2))
     check_sources_read(manifest, plan.recipe)  # written first, so the person can read what happened
     return manifest
-
-
-def load_manifest(directory: str) -> dict[str, Any]:
-    path = os.path.join(directory, "manifest.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no manifest.json in {directory}: not a finished jacorpus output")
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)

@@ -4,21 +4,26 @@ Every engine (local, Slurm, Spark) runs the same plan. A recipe's steps are cut 
 (deduplication needs the whole corpus): stage 0 reads the sources, one task per input file, so the output order
 does not depend on how many workers run; a later stage reads the previous stage's shards rank by rank, after the
 global step has computed its decisions over all of them.
+
+A task of a stage runs ``Stage.run_task(context)``: the engine creates the task's ``TaskContext`` (its own ledger,
+drop sink, output directory and fault hooks) with ``Stage.task_context`` and every step of the task is bound to it.
+Datatrove executors (local, Slurm) run a stage as the one pipeline step ``StageTask``.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
 
 from jacorpus.corpus.document import document_from_row
 from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.shards import ShardWriter
-from jacorpus.corpus.sources import SOURCE_TYPES, Source
-from jacorpus.corpus.steps import JaStep, annotation_schema, load_builtin_steps
+from jacorpus.corpus.sources import Source, find_source_type
+from jacorpus.corpus.steps import GlobalStep, JaStep, TaskContext, annotation_schema, find_step_type
 from jacorpus.pipelines.inputs import check_source_files
 from jacorpus.pipelines.recipe import Recipe
 
@@ -34,11 +39,16 @@ class RecipeReader(JaStep):
     def __init__(self, sources: list[Source]) -> None:
         super().__init__()
         self.sources = sources
-        self.tasks = [(i, path) for i, src in enumerate(sources) for path in src.files()]
+        self.files = [(i, path) for i, src in enumerate(sources) for path in src.files()]
+
+    def bind(self, context: TaskContext) -> "RecipeReader":
+        for source in self.sources:  # the sources read (and count, drop, fault) inside this task
+            source.bind(context)
+        return super().bind(context)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for index in range(rank, len(self.tasks), world_size):
-            source_index, path = self.tasks[index]
+        for index in range(rank, len(self.files), world_size):
+            source_index, path = self.files[index]
             yield from self.sources[source_index].read_file_safely(path)
 
 
@@ -65,7 +75,43 @@ class Stage:
     index: int
     steps: list[JaStep]  # reader, per-document steps, writer
     output_dir: str
-    global_step: JaStep | None = None  # run over this stage's output before the next stage starts
+    global_step: GlobalStep | None = None  # its pass runs over this stage's output before the next stage starts
+
+    @property
+    def writer(self) -> ShardWriter:
+        return self.steps[-1]
+
+    def task_context(self, rank: int, world_size: int, faults: Callable[[str], None] | None = None,
+                     output_dir: str | None = None, dropped_dir: str | None = None) -> TaskContext:
+        """A fresh context for task ``rank``: its ledger, and its drop sink (created before any step runs)."""
+        sink = self.writer.drop_sink(dropped_dir, rank)
+        return TaskContext(rank, world_size, Ledger(rank, on_drop=sink), output_dir, dropped_dir, sink, faults)
+
+    def run_task(self, context: TaskContext) -> None:
+        """Every step bound to the task's context, chained, drained (the writer, last, writes shards and ledger)."""
+        data = None
+        for step in self.steps:
+            data = step.bind(context)(data, context.rank, context.world_size)
+        for _ in data or ():
+            pass
+
+
+class StageTask(PipelineStep):
+    """A stage as one datatrove pipeline step: datatrove executors (local, Slurm) call it once per task."""
+
+    name = "stage"
+    type = "🗂️ - STAGE"
+
+    def __init__(self, stage: Stage, faults: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self.stage, self.faults = stage, faults
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        context = self.stage.task_context(rank, world_size, self.faults)
+        self.stage.run_task(context)
+        context.fault_point(f"stage{self.stage.index}:{rank}")
+        return
+        yield  # a generator, like any datatrove step
 
 
 @dataclass
@@ -84,17 +130,16 @@ class Plan:
 def build_sources(recipe: Recipe) -> list[Source]:
     sources = []
     for i, spec in enumerate(recipe.sources):
-        cls = SOURCE_TYPES[spec.type]
+        cls = find_source_type(spec.type)  # parse_recipe checked it exists
         sources.append(cls(recipe.source_name(i), spec.paths, cls.Options.model_validate(spec.options), recipe.base_dir))
     return sources
 
 
 def build_steps(recipe: Recipe) -> list[JaStep]:
-    step_types = load_builtin_steps()
     steps = []
     for entry in recipe.steps:
         (name, options), = entry.items()
-        cls = step_types[name]
+        cls = find_step_type(name)
         steps.append(cls(cls.Options.model_validate(options or {}), base_dir=recipe.base_dir))
     return steps
 
@@ -106,7 +151,7 @@ def build_plan(recipe: Recipe, output_dir: str | None = None) -> Plan:
     steps = build_steps(recipe)
     reader = RecipeReader(sources)
     fields = annotation_schema(steps)
-    plan = Plan(recipe, out, tasks=max(1, len(reader.tasks)), annotation_fields=fields)
+    plan = Plan(recipe, out, tasks=max(1, len(reader.files)), annotation_fields=fields)
 
     segments: list[list[JaStep]] = [[]]
     globals_: list[JaStep] = []
@@ -133,8 +178,5 @@ def build_plan(recipe: Recipe, output_dir: str | None = None) -> Plan:
             count_kept=final,
             stage=k,
         )
-        ledger = Ledger()
-        for step in [head, *segment, writer, *(sources if k == 0 else [])]:  # sources read in stage 0 only
-            step.ledger = ledger
         plan.stages.append(Stage(k, [head, *segment, writer], stage_dir, None if final else globals_[k]))
     return plan

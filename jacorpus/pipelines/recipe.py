@@ -15,18 +15,15 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jacorpus.corpus.shards import DEFAULT_MAX_SHARD_BYTES
-
-
-class RecipeError(ValueError):
-    """A recipe problem, phrased for the person who wrote the YAML."""
-
-
-# licenses a source type implies when the recipe says nothing (Wikipedia text is CC BY-SA; others vary by input)
-DEFAULT_LICENSES = {"wikipedia": "cc-by-sa-4.0"}
+from jacorpus.foundation.recipe_yaml import (  # noqa: F401  (RecipeError: raised from here for corpus recipes)
+    RecipeError,
+    raise_recipe_errors,
+    read_yaml_mapping,
+    validation_errors,
+)
 
 
 class SourceSpec(BaseModel):
@@ -49,7 +46,9 @@ class SourceSpec(BaseModel):
         return dict(self.model_extra or {})
 
     def effective_license(self) -> str | None:
-        return self.license or DEFAULT_LICENSES.get(self.type)
+        from jacorpus.corpus.sources import source_license
+
+        return source_license(self.model_dump())
 
 
 class OutputSpec(BaseModel):
@@ -86,67 +85,6 @@ class Recipe(BaseModel):
         return self.model_dump(mode="json", exclude={"base_dir"})
 
 
-# --------------------------------------------------------------------------------------------------------------
-def _line_of(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the YAML node at ``loc`` (or of its deepest existing parent)."""
-    node, line = root, None
-    for key in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for k, v in node.value:
-                if k.value == str(key):
-                    nxt, line = v, k.start_mark.line + 1
-                    break
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            node = None
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
-
-
-def _format_loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def raise_recipe_errors(where: str, root: yaml.Node | None, errors: list[tuple[tuple[Any, ...], str]]) -> None:
-    lines = []
-    for loc, msg in errors:
-        line = _line_of(root, loc)
-        lines.append(f"{where}:{line if line else '?'}: {_format_loc(loc) or '(top)'}: {msg}")
-    raise RecipeError("invalid recipe\n  " + "\n  ".join(lines))
-
-
-def validation_errors(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
-    out = []
-    for err in exc.errors():
-        loc = prefix + tuple(err["loc"])
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append((loc, msg))
-    return out
-
-
-def read_yaml_mapping(text: str, where: str, expected: str) -> tuple[yaml.Node | None, dict[str, Any]]:
-    """The YAML node tree (for line numbers in errors) and the data of a recipe that must be a mapping.
-    Shared by corpus, tokenizer and training recipes."""
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{where}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise RecipeError(f"{where}: {expected}")
-    return root, data
-
-
 def scope_errors(options: Any, step_cls: Any, loc: tuple[Any, ...], names: list[str]) -> list[tuple[tuple[Any, ...], str]]:
     """A step's ``sources`` / ``skip_sources`` must name sources of this recipe (a typo would silently scope the
     step to nothing)."""
@@ -166,8 +104,9 @@ def scope_errors(options: Any, step_cls: Any, loc: tuple[Any, ...], names: list[
 
 
 def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Recipe:
-    from jacorpus.corpus.sources import SOURCE_TYPES
-    from jacorpus.corpus.steps import load_builtin_steps
+    from jacorpus.corpus.sources import SOURCES
+    from jacorpus.corpus.steps import STEPS
+    from jacorpus.foundation.registry import RegistryError
 
     root, data = read_yaml_mapping(text, where, "a recipe is a YAML mapping with name, sources, steps, output")
     try:
@@ -178,9 +117,13 @@ def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Rec
 
     errors: list[tuple[tuple[Any, ...], str]] = []
     for i, spec in enumerate(recipe.sources):
-        cls = SOURCE_TYPES.get(spec.type)
+        try:
+            cls = SOURCES.find(spec.type)
+        except RegistryError as exc:
+            errors.append((("sources", i, "type"), str(exc)))
+            continue
         if cls is None:
-            errors.append((("sources", i, "type"), f"unknown source type {spec.type!r}; known: {sorted(SOURCE_TYPES)}"))
+            errors.append((("sources", i, "type"), f"unknown source type {spec.type!r}; known: {SOURCES.known()}"))
             continue
         try:
             cls.Options.model_validate(spec.options)
@@ -190,15 +133,18 @@ def parse_recipe(text: str, where: str = "<recipe>", base_dir: str = ".") -> Rec
     for i, name in enumerate(names):
         if names.index(name) != i:
             errors.append((("sources", i, "name"), f"source name {name!r} used twice; give each a distinct name"))
-    step_types = load_builtin_steps()
     for i, entry in enumerate(recipe.steps):
         if len(entry) != 1:
             errors.append((("steps", i), "each step is a mapping with exactly one key, the step name"))
             continue
         (step_name, options), = entry.items()
-        cls = step_types.get(step_name)
+        try:
+            cls = STEPS.find(step_name)
+        except RegistryError as exc:
+            errors.append((("steps", i, step_name), str(exc)))
+            continue
         if cls is None:
-            errors.append((("steps", i, step_name), f"unknown step; known: {sorted(step_types)}"))
+            errors.append((("steps", i, step_name), f"unknown step; known: {STEPS.known()}"))
             continue
         try:
             step_options = cls.Options.model_validate(options or {})

@@ -1,6 +1,6 @@
 """Slurm engine: the plan as a chain of datatrove SlurmPipelineExecutor job arrays.
 
-stage 0 (array over input files) -> [global step's prepare (1 task) -> next stage (array)]* -> finalize (1 task).
+stage 0 (array over input files) -> [global pass (1 task) -> next stage (array)]* -> finalize (1 task).
 Each job depends on the previous one (afterok), so one ``jacorpus corpus run --engine slurm`` submits the whole
 recipe and returns; resubmitting skips completed tasks like the local engine does.
 """
@@ -14,21 +14,23 @@ from typing import Any
 from datatrove.pipeline.base import PipelineStep
 
 from jacorpus.pipelines.local import check_output_dir
-from jacorpus.pipelines.plan import Plan
+from jacorpus.pipelines.plan import Plan, Stage, StageTask
 
 
-class PrepareGlobalStep(PipelineStep):
-    """Runs a global step's corpus-wide pass (e.g. dedup clustering) as a one-task job."""
+class GlobalPassJob(PipelineStep):
+    """Runs a stage's global pass (e.g. dedup clustering) as a one-task job, on the job's CPUs."""
 
-    name = "prepare global step"
+    name = "global pass"
     type = "🌍 - GLOBAL"
 
-    def __init__(self, global_step, input_dir: str, work_dir: str, workers: int) -> None:
+    def __init__(self, stage: Stage, work_dir: str, workers: int) -> None:
         super().__init__()
-        self.global_step, self.input_dir, self.work_dir, self.workers = global_step, input_dir, work_dir, workers
+        self.stage, self.work_dir, self.workers = stage, work_dir, workers
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
-        self.global_step.prepare(self.input_dir, self.work_dir, self.workers)
+        from jacorpus.pipelines.local import run_global_pass_locally
+
+        run_global_pass_locally(self.stage, self.work_dir, self.workers, progress=False)
         return
         yield
 
@@ -82,11 +84,10 @@ def slurm_executors(plan: Plan, options: SlurmOptions) -> list:
         )
 
     for stage in plan.stages:
-        add(stage.steps, plan.tasks, f"stage{stage.index}")
+        add([StageTask(stage)], plan.tasks, f"stage{stage.index}")
         if stage.global_step is not None:
             work = os.path.join(plan.work_dir, f"global{stage.index}")
-            add([PrepareGlobalStep(stage.global_step, stage.output_dir, work, options.cpus_per_task)], 1,
-                f"global{stage.index}")
+            add([GlobalPassJob(stage, work, options.cpus_per_task)], 1, f"global{stage.index}")
     add([FinalizeStep(plan)], 1, "finalize")
     return executors
 

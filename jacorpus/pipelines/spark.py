@@ -9,45 +9,35 @@ assembles the manifest with the same code as the local engine.
 
 from __future__ import annotations
 
-import copy
 import glob
 import os
 import shutil
 import uuid
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
+from jacorpus.corpus.global_pass import run_global_pass
 from jacorpus.pipelines.local import check_output_dir
 from jacorpus.pipelines.manifest import finalize
 from jacorpus.pipelines.plan import Plan, Stage
+from jacorpus.pipelines.spark_global import SparkReducer
 
-FAIL_ONCE_ENV = "JACORPUS_SPARK_FAIL_ONCE"  # "stage:rank": fail that task's first attempt after writing (tests)
+Faults = Callable[[str], None]
 
 
 def attempt_root(stage_dir: str) -> str:
     return os.path.join(stage_dir, ".jacorpus", "spark")
 
 
-def run_stage_task(stage: Stage, rank: int, world_size: int, attempt: str, fail_once: str | None = None) -> bool:
+def run_stage_task(stage: Stage, rank: int, world_size: int, attempt: str, faults: Faults | None = None) -> bool:
     """Run one rank of a stage in an attempt directory and commit it; False when another attempt committed first."""
     root = attempt_root(stage.output_dir)
     work = os.path.join(root, "attempts", f"{rank:05d}-{attempt}")
     committed = os.path.join(root, "committed", f"{rank:05d}")
     if os.path.isdir(committed):
         return False
-    steps = copy.deepcopy(stage.steps)  # shares one ledger among the copies, like datatrove's executor does
-    writer = steps[-1]
-    writer.directory = work
-    writer.dropped_directory = os.path.join(work, "dropped")
-    data = None
-    for step in steps:
-        data = step(data, rank, world_size)
-    for _ in data or ():
-        pass
-    # kept after the run (outside the attempt root), so a test can see the failure really happened
-    marker = os.path.join(stage.output_dir, ".jacorpus", f"failed-once-{rank:05d}")
-    if fail_once == f"{stage.index}:{rank}" and not os.path.exists(marker):
-        open(marker, "w").close()
-        raise RuntimeError(f"injected failure of stage {stage.index} rank {rank} after writing its shards")
+    context = stage.task_context(rank, world_size, faults, output_dir=work, dropped_dir=os.path.join(work, "dropped"))
+    stage.run_task(context)
+    context.fault_point(f"stage{stage.index}:{rank}")  # after writing, before the commit
     os.makedirs(os.path.dirname(committed), exist_ok=True)
     try:
         os.rename(work, committed)  # atomic; fails when a commit for this rank exists
@@ -73,25 +63,12 @@ def publish_commits(stage: Stage, tasks: int) -> None:
             os.replace(path, os.path.join(stage.output_dir, os.path.basename(path)))
         dropped = os.path.join(committed, "dropped")
         if os.path.isdir(dropped):
-            target = stage.steps[-1].dropped_directory
+            target = stage.writer.dropped_directory
             os.makedirs(target, exist_ok=True)
             for path in glob.glob(os.path.join(glob.escape(dropped), "shard-*")):
                 os.replace(path, os.path.join(target, os.path.basename(path)))
         os.replace(part, os.path.join(parts_dir, f"{rank:05d}.json"))
     shutil.rmtree(root, ignore_errors=True)
-
-
-def prepare_on_spark(spark, step, input_dir: str, work_dir: str) -> None:
-    """A global step's corpus-wide pass: distributed where the engine has a Spark form of it (dedup: the same
-    decision files as the local ``prepare``), otherwise the step's own ``prepare`` on the driver."""
-    from jacorpus.corpus.dedup.steps import Dedup
-
-    if isinstance(step, Dedup):
-        from jacorpus.pipelines.spark_dedup import prepare_dedup_spark
-
-        prepare_dedup_spark(spark, step.options, input_dir, work_dir)
-    else:
-        step.prepare(input_dir, work_dir, 1)
 
 
 def spark_session(master: str | None, app_name: str, conf: dict[str, str] | None = None):
@@ -111,19 +88,22 @@ def spark_session(master: str | None, app_name: str, conf: dict[str, str] | None
     return builder.getOrCreate()
 
 
-def _task_runner(stage: Stage, world_size: int, fail_once: str | None):
+def _task_runner(stage: Stage, world_size: int, faults: Faults | None):
     def run_partition(ranks: Iterator[int]) -> Iterator[tuple[int, bool]]:
         from pyspark import TaskContext
 
         ctx = TaskContext.get()
         for rank in ranks:
             attempt = f"{ctx.stageId()}-{ctx.attemptNumber()}-{uuid.uuid4().hex[:8]}"
-            yield rank, run_stage_task(stage, rank, world_size, attempt, fail_once)
+            yield rank, run_stage_task(stage, rank, world_size, attempt, faults)
 
     return run_partition
 
 
-def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = False, spark=None) -> dict[str, Any]:
+def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = False, spark=None,
+              faults: Faults | None = None) -> dict[str, Any]:
+    """``faults`` (tests): a picklable callable run at each task's fault points (``stage<i>:<rank>`` after a stage
+    task wrote its shards, ``global:<rank>`` after a global pass's scan task); it may raise to fail the attempt."""
     check_output_dir(plan, overwrite)
     own_session = spark is None
     spark = spark or spark_session(master, f"jacorpus:{plan.recipe.name}")
@@ -135,13 +115,12 @@ def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = Fal
             todo = [rank for rank in range(plan.tasks) if rank not in done]
             if todo:
                 sc.setJobDescription(f"{plan.recipe.name}: stage {stage.index}")
-                # read on the driver: executors' Python workers do not see environment changes made after start-up
-                runner = _task_runner(stage, plan.tasks, os.environ.get(FAIL_ONCE_ENV))
+                runner = _task_runner(stage, plan.tasks, faults)
                 sc.parallelize(todo, numSlices=len(todo)).mapPartitions(runner).collect()
                 publish_commits(stage, plan.tasks)
             if stage.global_step is not None:
                 work = os.path.join(plan.work_dir, f"global{stage.index}")
-                prepare_on_spark(spark, stage.global_step, stage.output_dir, work)
+                run_global_pass(stage.global_step, stage.output_dir, work, SparkReducer(spark, faults))
         return finalize(plan, engine="spark")
     finally:
         if own_session:

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from jacorpus.pipelines.manifest import load_manifest
+from jacorpus.foundation.atomic_files import atomic_output
+from jacorpus.foundation.finished_corpus import load_manifest
 from jacorpus.publish import plots
 from jacorpus.publish.stats import corpus_stats
 
@@ -28,10 +29,10 @@ def size_category(n: int) -> str:
 
 
 def source_licenses(manifest: dict[str, Any]) -> dict[str, str | None]:
-    from jacorpus.pipelines.recipe import Recipe
+    from jacorpus.corpus.sources import source_license
 
-    recipe = Recipe.model_validate(manifest["recipe"])
-    return {recipe.source_name(i): spec.effective_license() for i, spec in enumerate(recipe.sources)}
+    # a source's name is its recipe `name`, else its type (as in the recipe model)
+    return {spec.get("name") or spec["type"]: source_license(spec) for spec in manifest["recipe"]["sources"]}
 
 
 def card_license(licenses: dict[str, str | None]) -> tuple[str, list[str]]:
@@ -62,8 +63,8 @@ def export_parquet(directory: str, manifest: dict[str, Any]) -> list[str]:
         if not os.path.exists(target):
             with pa.memory_map(os.path.join(directory, shard["file"])) as source:
                 table = pa.ipc.open_stream(source).read_all()
-            pq.write_table(table, target + ".tmp")
-            os.replace(target + ".tmp", target)
+            with atomic_output(target) as tmp:
+                pq.write_table(table, tmp)
         names.append(name)
     return names
 

@@ -36,9 +36,9 @@ class CorpusStats:
 
 
 def corpus_stats(directory: str, max_docs: int = 50_000, n_samples: int = 3) -> CorpusStats:
-    from datasets import load_from_disk
+    from jacorpus.foundation.finished_corpus import open_corpus
 
-    ds = load_from_disk(directory)
+    ds = open_corpus(directory)  # Arrow or Parquet
     n = len(ds)
     step = max(1, n // max_docs) if n else 1
     picked = ds.select(range(0, n, step)) if n else ds

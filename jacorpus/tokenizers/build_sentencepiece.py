@@ -107,7 +107,7 @@ def build_sentencepiece(recipe: TokenizerRecipe, sample, terms: list[str], work:
     from tokenizers.processors import TemplateProcessing
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-    from jacorpus.tokenizers.train import iter_lines_for_training
+    from jacorpus.tokenizers.corpus_text import iter_lines_for_training
 
     text_path = os.path.join(work, "sample.txt")
     with open(text_path, "w", encoding="utf-8") as fh:

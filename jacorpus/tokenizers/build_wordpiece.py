@@ -17,6 +17,7 @@ import os
 from collections import Counter
 from typing import Iterator
 
+from jacorpus.tokenizers.progress import working
 from jacorpus.tokenizers.recipe import TokenizerRecipe
 
 MECAB_KWARGS = {"mecab_dic": "unidic_lite"}
@@ -129,8 +130,10 @@ def build_with_words(recipe: TokenizerRecipe, sample, terms: list[str], work: st
     words = count_words(skeleton, sample.texts, progress)
     if recipe.kind == "wordpiece":
         vocab_file = os.path.join(work, "vocab.txt")
+        with working(f"train WordPiece ({recipe.vocab_size:,} tokens)", progress):
+            vocab = wordpiece_vocab(recipe, words, terms)
         with open(vocab_file, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(wordpiece_vocab(recipe, words, terms)) + "\n")
+            fh.write("\n".join(vocab) + "\n")
         return make_tokenizer(recipe, vocab_file, None, terms, terms_dic)
     from jacorpus.tokenizers.build_sentencepiece import train_spm
 
@@ -139,5 +142,6 @@ def build_with_words(recipe: TokenizerRecipe, sample, terms: list[str], work: st
         for word, n in words.most_common():
             if "\t" not in word and "\n" not in word:
                 fh.write(f"{word}\t{n}\n")
-    model_file = train_spm(recipe, tsv, os.path.join(work, "spiece"), terms, tsv=True)
+    with working(f"train SentencePiece over words ({recipe.vocab_size:,} pieces)", progress):
+        model_file = train_spm(recipe, tsv, os.path.join(work, "spiece"), terms, tsv=True)
     return make_tokenizer(recipe, None, model_file, terms, terms_dic)

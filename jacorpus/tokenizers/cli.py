@@ -83,7 +83,7 @@ def tokenizer_train(
     progress: bool = typer.Option(True, help="Show progress bars."),
 ) -> None:
     """Train the tokenizer RECIPE describes on CORPUS and write it to OUT."""
-    from jacorpus.pipelines.recipe import RecipeError
+    from jacorpus.foundation.recipe_yaml import RecipeError
     from jacorpus.tokenizers.recipe import load_tokenizer_recipe
     from jacorpus.tokenizers.train import train_tokenizer
 

@@ -1,21 +1,20 @@
 """Documents' text streamed from a jacorpus output directory or from text files, under a sampling cap.
 
-A corpus directory (a Hugging Face saved dataset of Arrow or Parquet shards) is read batch by batch, taking one batch
-from each shard in turn so that a cap samples every shard (every source) instead of only the first ones; nothing is
-loaded whole, so a 100 GB corpus costs the memory of a few batches. Text files hold one document per blank-line
-separated block (``split="blank_line"``) or per line.
+A corpus directory is read by ``foundation.finished_corpus.iter_corpus_texts`` (one batch from each shard in turn,
+so a cap samples every shard). Text files hold one document per blank-line separated block (``split="blank_line"``)
+or per line.
 """
 
 from __future__ import annotations
 
 import glob
-import json
 import os
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Literal
 
+from jacorpus.foundation.finished_corpus import is_corpus_dir, iter_corpus_texts
+
 TEXT_SUFFIXES = (".txt", ".txt.gz", ".txt.bz2", ".txt.xz", ".txt.zst", ".text")
-BATCH_ROWS = 256
 
 
 @dataclass
@@ -24,58 +23,6 @@ class SampleCap:
 
     documents: int | None = None
     characters: int | None = None
-
-
-def is_corpus_dir(path: str) -> bool:
-    return os.path.isdir(path) and (
-        os.path.exists(os.path.join(path, "state.json")) or bool(_shard_files(path))
-    )
-
-
-def _shard_files(directory: str) -> list[str]:
-    state = os.path.join(directory, "state.json")
-    if os.path.exists(state):
-        with open(state, encoding="utf-8") as fh:
-            files = [entry["filename"] for entry in json.load(fh).get("_data_files", [])]
-        return [os.path.join(directory, name) for name in files]
-    found = sorted(glob.glob(os.path.join(directory, "*.arrow")) + glob.glob(os.path.join(directory, "*.parquet")))
-    return [path for path in found if not os.path.basename(path).startswith(".")]
-
-
-def _shard_batches(path: str) -> Iterator[list[str | None]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if path.endswith(".parquet"):
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=["text"]):
-            yield batch.column(0).to_pylist()
-        return
-    with pa.memory_map(path) as source:
-        try:
-            reader = pa.ipc.open_stream(source)
-        except pa.ArrowInvalid:  # an Arrow file (random-access format) rather than a stream
-            reader = pa.ipc.open_file(source)
-            batches: Iterable = (reader.get_batch(i) for i in range(reader.num_record_batches))
-        else:
-            batches = reader
-        for batch in batches:
-            column = batch.column(batch.schema.get_field_index("text"))
-            for start in range(0, len(column), BATCH_ROWS):
-                yield column.slice(start, BATCH_ROWS).to_pylist()
-
-
-def iter_corpus_dir(directory: str) -> Iterator[str]:
-    """Texts of a corpus directory, one batch from each shard in turn."""
-    readers = [_shard_batches(path) for path in _shard_files(directory)]
-    while readers:
-        alive = []
-        for reader in readers:
-            batch = next(reader, None)
-            if batch is None:
-                continue
-            alive.append(reader)
-            yield from (text for text in batch if text)
-        readers = alive
 
 
 def iter_text_file(path: str, split: Literal["blank_line", "line"] = "blank_line") -> Iterator[str]:
@@ -108,7 +55,7 @@ def iter_texts(
     documents = characters = 0
     for path in paths:
         if is_corpus_dir(path):
-            source: Iterator[str] = iter_corpus_dir(path)
+            source: Iterator[str] = iter_corpus_texts(path)
         elif os.path.isdir(path):
             source = (text for file in _text_files(path) for text in iter_text_file(file, split))
         elif os.path.isfile(path):
@@ -126,3 +73,17 @@ def iter_texts(
                 cap.characters is not None and characters >= cap.characters
             ):
                 return
+
+
+def iter_lines_for_training(texts: list[str], max_chars: int = 2000) -> Iterator[str]:
+    """Documents as lines no longer than max_chars (SentencePiece skips longer sentences)."""
+    for text in texts:
+        for line in text.split("\n"):
+            line = line.strip()
+            while len(line) > max_chars:
+                cut = max(line.rfind(mark, 0, max_chars) for mark in "。．.!?！？ ")
+                cut = cut + 1 if cut > max_chars // 2 else max_chars
+                yield line[:cut]
+                line = line[cut:].strip()
+            if line:
+                yield line

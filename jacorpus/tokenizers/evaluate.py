@@ -128,7 +128,7 @@ def evaluate_tokenizers(tokenizer_dirs: list[str], text_paths: list[str], terms_
     from tqdm.auto import tqdm
 
     from jacorpus.tokenizers.corpus_text import SampleCap, iter_texts
-    from jacorpus.tokenizers.export import load_tokenizer
+    from jacorpus.tokenizers.loading import load_tokenizer
     from jacorpus.tokenizers.sudachi_split import SudachiWords
     from jacorpus.tokenizers.terms import TermMatcher
 

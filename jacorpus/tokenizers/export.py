@@ -9,32 +9,24 @@ from typing import Any
 
 import yaml
 
+from jacorpus.tokenizers.loading import EXPORTED_CODE, HERE, REMOTE_MODULE
 from jacorpus.tokenizers.recipe import TokenizerRecipe
 
 CONFIG_FILE = "jacorpus_tokenizer.json"
 TERMS_FILE = "dictionary_terms.txt"
-REMOTE_MODULE = "tokenization_jacorpus"
-HERE = os.path.dirname(os.path.abspath(__file__))
+
 
 
 def add_remote_code(folder: str, class_name: str) -> None:
     """Copy the tokenizer class (and the Sudachi splitter it imports) and point AutoTokenizer at it."""
-    shutil.copyfile(os.path.join(HERE, "hf_tokenizer.py"), os.path.join(folder, f"{REMOTE_MODULE}.py"))
-    shutil.copyfile(os.path.join(HERE, "sudachi_split.py"), os.path.join(folder, "sudachi_split.py"))
+    for target, source in EXPORTED_CODE.items():
+        shutil.copyfile(os.path.join(HERE, source), os.path.join(folder, target))
     path = os.path.join(folder, "tokenizer_config.json")
     with open(path, encoding="utf-8") as fh:
         config = json.load(fh)
     config["auto_map"] = {"AutoTokenizer": [f"{REMOTE_MODULE}.{class_name}", None]}
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(config, fh, ensure_ascii=False, indent=2)
-
-
-def load_tokenizer(folder: str):
-    """A tokenizer folder made by jacorpus (remote code is ours, so it is trusted), or any other folder or name."""
-    from transformers import AutoTokenizer
-
-    remote = os.path.exists(os.path.join(folder, f"{REMOTE_MODULE}.py"))
-    return AutoTokenizer.from_pretrained(folder, trust_remote_code=remote)
 
 
 def word_id_dictionaries(recipe: TokenizerRecipe, tokenizer, folder: str) -> list[str]:

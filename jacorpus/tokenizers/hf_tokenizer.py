@@ -41,6 +41,9 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
         # saved configs carry these back in; this class always uses its own Sudachi word tokenizer
         for key in ("word_tokenizer_type", "sudachi_kwargs", "mecab_kwargs", "jumanpp_kwargs"):
             kwargs.pop(key, None)
+        # causal-LM exports encode a prompt as [bos] text (never the end-of-document token): the base class fixes
+        # its pattern to [CLS] text [SEP], so a saved pattern is applied after it
+        pattern = kwargs.pop("special_tokens_pattern", None)
         self.sudachi_user_dict = sudachi_user_dict
         self.sudachi_terms_dict = sudachi_terms_dict
         self.sudachi_split_mode = sudachi_split_mode
@@ -52,6 +55,8 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
             sudachi_split_mode=sudachi_split_mode,
             **kwargs,
         )
+        if pattern:
+            self.special_tokens_pattern = self.init_kwargs["special_tokens_pattern"] = pattern
         self._make_word_tokenizer()
 
     @property

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from jacorpus.pipelines.recipe import RecipeError, raise_recipe_errors, read_yaml_mapping, validation_errors
+from jacorpus.foundation.recipe_yaml import RecipeError, raise_recipe_errors, read_yaml_mapping, validation_errors
 
 # special-token spellings and the role each plays; both BERT and RoBERTa spellings are understood
 SPECIAL_ROLES = {

@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from jacorpus.tokenizers.progress import working
 from jacorpus.tokenizers.recipe import TokenizerRecipe
 
 
@@ -99,20 +100,6 @@ def choose_terms(recipe: TokenizerRecipe, sample: TrainingSample) -> TermChoice:
     return choice
 
 
-def iter_lines_for_training(texts: list[str], max_chars: int = 2000) -> Iterator[str]:
-    """Documents as lines no longer than max_chars (SentencePiece skips longer sentences)."""
-    for text in texts:
-        for line in text.split("\n"):
-            line = line.strip()
-            while len(line) > max_chars:
-                cut = max(line.rfind(mark, 0, max_chars) for mark in "。．.!?！？ ")
-                cut = cut + 1 if cut > max_chars // 2 else max_chars
-                yield line[:cut]
-                line = line[cut:].strip()
-            if line:
-                yield line
-
-
 RELOAD_SAMPLE = 50
 PARITY_WARNING = 0.99  # below this share of documents split exactly like SentencePiece, warn
 
@@ -122,7 +109,8 @@ def check_reload(recipe: TokenizerRecipe, tokenizer, folder: str, sample: Traini
     like SentencePiece itself: the share is recorded, and a low one warned about)."""
     import warnings
 
-    from jacorpus.tokenizers.export import add_remote_code, load_tokenizer
+    from jacorpus.tokenizers.export import add_remote_code
+    from jacorpus.tokenizers.loading import load_tokenizer
 
     if type(tokenizer).__name__ == "JacorpusJapaneseTokenizer":
         add_remote_code(folder, type(tokenizer).__name__)
@@ -163,7 +151,8 @@ def train_tokenizer(recipe: TokenizerRecipe, corpus: list[str], out: str, progre
         elif recipe.pretokenizer.type == "none":
             from jacorpus.tokenizers.build_sentencepiece import build_sentencepiece
 
-            tokenizer = build_sentencepiece(recipe, sample, choice.kept, work, staging)
+            with working(f"train SentencePiece ({recipe.vocab_size:,} pieces)", progress):
+                tokenizer = build_sentencepiece(recipe, sample, choice.kept, work, staging)
         else:
             from jacorpus.tokenizers.build_wordpiece import build_with_words
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from jacorpus.corpus.shards import atomic_write_text
+from jacorpus.foundation.atomic_files import atomic_output, atomic_write_text
 
 OWNER = re.compile(r"(?:zero_pp_rank_|rng-rank)0*(\d+)")
 
@@ -81,8 +81,8 @@ def save(engine: Any, directory: str, step: int, client_state: dict[str, Any], k
     dist.barrier()
     engine.save_checkpoint(directory, tag=tag, client_state=client_state)
     rng_path = os.path.join(tag_dir, f"rng-rank{rank:05d}.pt")
-    torch.save(rng_state(), rng_path + ".tmp")
-    os.replace(rng_path + ".tmp", rng_path)
+    with atomic_output(rng_path) as tmp:
+        torch.save(rng_state(), tmp)
     dist.barrier()  # every rank's files are written before anyone records what it owns
     records = {name: [os.path.getsize(os.path.join(tag_dir, name)), file_hash(os.path.join(tag_dir, name))] for name in owned_files(tag_dir, rank)}
     atomic_write_text(os.path.join(tag_dir, f"integrity-rank{rank:05d}.json"), json.dumps(records))

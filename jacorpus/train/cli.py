@@ -67,7 +67,7 @@ def run_cmd(
     local_rank: Optional[int] = typer.Option(None, "--local_rank", "--local-rank", hidden=True, help="Set by the deepspeed launcher."),
 ) -> None:
     """Train (resuming from OUTPUT's newest intact checkpoint) and export OUTPUT/final."""
-    from jacorpus.pipelines.recipe import RecipeError
+    from jacorpus.foundation.recipe_yaml import RecipeError
     from jacorpus.train.config import load_train_recipe
 
     overrides: dict = {}
@@ -80,11 +80,12 @@ def run_cmd(
     except RecipeError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2)
-    from jacorpus.train.trainer import train
+    from jacorpus.tokenizers.loading import TokenizerTrustError
+    from jacorpus.train.trainer import TrainInputError, train
 
     try:
         summary = train(spec, stop_after=stop_after, progress=progress)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, TrainInputError, TokenizerTrustError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     if int(os.environ.get("RANK", "0")) == 0:

@@ -25,17 +25,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jacorpus.pipelines.recipe import RecipeError, raise_recipe_errors, read_yaml_mapping, validation_errors
-
-ARCHS = ("gpt2", "roberta", "deberta-v2", "llama")
-
+from jacorpus.foundation.recipe_yaml import RecipeError, raise_recipe_errors, read_yaml_mapping, validation_errors
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class ModelSpec(Section):
-    arch: Literal["gpt2", "roberta", "deberta-v2", "llama"] | None = None
+    arch: str | None = None  # a registered model family (jacorpus.train.families): gpt2, roberta, deberta-v2, llama
     config: dict[str, Any] = Field(default_factory=dict)  # transformers config overrides (sizes, dropout...)
     init_from: str | None = None  # a local Hugging Face model folder, for continued pretraining
     attention: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"  # auto: SDPA where the model has it
@@ -44,6 +41,10 @@ class ModelSpec(Section):
     def arch_or_init_from(self) -> "ModelSpec":
         if (self.arch is None) == (self.init_from is None):
             raise ValueError("give exactly one of model.arch (a new model) or model.init_from (a local model folder)")
+        if self.arch is not None:
+            from jacorpus.train.families import family
+
+            family(self.arch)  # an unknown arch is an error naming the known ones
         return self
 
 

@@ -22,13 +22,51 @@ def export(engine: Any, recipe: TrainRecipe, tokenizer: Any, shards: Any, summar
         if state is None:
             state = engine.module.state_dict()
         os.makedirs(final, exist_ok=True)
+        begin = set_document_tokens(engine.module, shards.special_ids, recipe.objective.type)
         engine.module.save_pretrained(final, state_dict=state)
+        tokenizer.model_max_length = shards.seq_len  # the context it was trained with: longer input is truncated
+        if begin is not None:
+            summary["prompt_encoding"] = causal_prompt_encoding(tokenizer, begin)
         tokenizer.save_pretrained(final)
         copy_tokenizer_extras(recipe.tokenizer, final)
         with open(os.path.join(final, "README.md"), "w", encoding="utf-8") as fh:
             fh.write(model_card(engine.module, recipe, tokenizer, shards, summary))
     dist.barrier()
     return final
+
+
+def set_document_tokens(model: Any, special_ids: dict[str, int | None], objective: str) -> int | None:
+    """config.json and generation_config.json name the ids the token shards put at document starts and ends, so
+    ``generate`` starts from what training saw before a document and stops where documents ended. Returns the id
+    that precedes a document (None for MLM)."""
+    if objective != "clm":
+        return None
+    end = special_ids["end"]
+    # without a begin token, a packed document follows the previous one's end token (GPT-2's <|endoftext|> style)
+    begin = special_ids["begin"] if special_ids.get("begin") is not None else end
+    pad = special_ids.get("pad") if special_ids.get("pad") is not None else end
+    for config in (model.config, getattr(model, "generation_config", None)):
+        if config is not None:
+            config.bos_token_id, config.eos_token_id, config.pad_token_id = begin, end, pad
+    return begin
+
+
+def causal_prompt_encoding(tokenizer: Any, begin: int) -> str:
+    """Make ``tokenizer(prompt)`` give ``[begin] + prompt`` (what precedes a document in the shards) and never
+    append the end-of-document token, so ``generate(**tokenizer(prompt))`` continues the prompt. Returns how."""
+    token = tokenizer.convert_ids_to_tokens(begin)
+    tokenizer.bos_token = token
+    if getattr(tokenizer, "is_fast", False):
+        from tokenizers import processors
+
+        tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
+            single=f"{token} $A", pair=f"{token} $A $B:1", special_tokens=[(token, begin)])
+        return f"{token} + text (post-processor)"
+    if type(tokenizer).__name__ == "JacorpusJapaneseTokenizer":  # our class persists the pattern (hf_tokenizer.py)
+        tokenizer.special_tokens_pattern = tokenizer.init_kwargs["special_tokens_pattern"] = "bos"
+        return f"{token} + text (special_tokens_pattern bos)"
+    # BertJapaneseTokenizer (MeCab) fixes [CLS] text [SEP] in its constructor: nothing to persist
+    return "[CLS] text [SEP] (BertJapaneseTokenizer: pass add_special_tokens=False and prepend the bos id)"
 
 
 def copy_tokenizer_extras(tokenizer_dir: str, final: str) -> None:
@@ -60,6 +98,7 @@ def model_card(model: Any, recipe: TrainRecipe, tokenizer: Any, shards: Any, sum
     if summary.get("final_loss") is not None:
         metrics = f"| train_loss (last step) | {summary['final_loss']:.4f} |\n" + metrics
     remote = ", trust_remote_code=True" if os.path.exists(os.path.join(recipe.tokenizer, "tokenization_jacorpus.py")) else ""
+    prompt = f" A prompt encodes as {summary['prompt_encoding']}." if summary.get("prompt_encoding") else ""
     origin = f"continued pretraining of `{recipe.model.init_from}`" if recipe.model.init_from else f"`{recipe.model.arch}` trained from scratch"
     return f"""---
 {yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip()}
@@ -82,7 +121,7 @@ Token shards `{recipe.data.shards}` ({manifest['sequences']:,} sequences of {man
 
 ## Tokenizer
 
-`{recipe.tokenizer}`: {type(tokenizer).__name__}, {len(tokenizer):,} tokens.
+`{recipe.tokenizer}`: {type(tokenizer).__name__}, {len(tokenizer):,} tokens; context {manifest['seq_len']} tokens.{prompt}
 
 ## Final metrics
 

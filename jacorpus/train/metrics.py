@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from jacorpus.corpus.shards import atomic_write_text
+from jacorpus.foundation.atomic_files import atomic_write_text
 
 # Dense bf16/fp16 tensor-core peaks (FLOP/s) of common accelerators; MFU is reported only where the peak is known.
 PEAK_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "L4": 121e12, "A10": 125e12, "V100": 125e12}

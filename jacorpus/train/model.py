@@ -28,18 +28,9 @@ class Zero3Handle:
 
 def arch_defaults(arch: str, tokenizer: Any, seq_len: int) -> dict[str, Any]:
     """Config values that follow from the tokenizer and sequence length; the recipe's ``model.config`` wins."""
-    vocab, pad = len(tokenizer), tokenizer.pad_token_id
-    eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
-    bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.cls_token_id
-    if arch == "gpt2":
-        return {"vocab_size": vocab, "n_positions": seq_len, "bos_token_id": eos, "eos_token_id": eos, "pad_token_id": pad}
-    if arch == "roberta":  # RoBERTa numbers positions from pad_token_id + 1
-        pad = pad if pad is not None else 1
-        return {"vocab_size": vocab, "max_position_embeddings": seq_len + pad + 1, "pad_token_id": pad,
-                "bos_token_id": bos, "eos_token_id": eos, "type_vocab_size": 1}
-    if arch == "deberta-v2":
-        return {"vocab_size": vocab, "max_position_embeddings": seq_len, "pad_token_id": pad if pad is not None else 0}
-    return {"vocab_size": vocab, "max_position_embeddings": seq_len, "bos_token_id": bos, "eos_token_id": eos, "pad_token_id": pad}
+    from jacorpus.train.families import family
+
+    return family(arch).defaults(tokenizer, seq_len)
 
 
 def auto_class(objective: str):
@@ -98,7 +89,7 @@ def grow_embeddings(model: Any, tokenizer: Any, init_from: str | None) -> int:
         return 0
     base = None
     if init_from and any(os.path.exists(os.path.join(init_from, f)) for f in ("tokenizer.json", "tokenizer.model", "vocab.txt", "tokenizer_config.json")):
-        from jacorpus.train.prepare import load_tokenizer
+        from jacorpus.tokenizers.loading import load_tokenizer
 
         base = load_tokenizer(init_from)
     pieces = []

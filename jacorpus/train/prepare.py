@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from jacorpus.corpus.shards import atomic_write_text
+from jacorpus.foundation.atomic_files import atomic_output, atomic_write_text
+from jacorpus.foundation.finished_corpus import open_corpus
+from jacorpus.tokenizers.loading import load_tokenizer
 
 FORMAT = "jacorpus-token-shards/1"
 
@@ -42,19 +44,6 @@ class PrepareJob:
     chunk_rows: int = 2000
     text_column: str = "text"
     special_ids: dict[str, int | None] = field(default_factory=dict)  # filled by prepare()
-
-
-REMOTE_CODE = "tokenization_jacorpus.py"  # jacorpus tokenizer folders carry their Sudachi tokenizer class as code
-
-
-def load_tokenizer(path: str):
-    """AutoTokenizer; jacorpus's own tokenizer code in the folder (and only that) is trusted to run."""
-    from transformers import AutoTokenizer
-
-    trusted = os.path.exists(os.path.join(path, REMOTE_CODE))
-    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trusted)
-    tokenizer.model_max_length = 1 << 62  # documents are packed, never truncated: silence the length warning
-    return tokenizer
 
 
 def special_ids(tokenizer, objective: str) -> dict[str, int | None]:
@@ -88,21 +77,6 @@ def files_digest(directory: str, names: tuple[str, ...] | None = None) -> str:
 CORPUS_FILES = ("manifest.json", "state.json", "dataset_info.json")
 
 
-def open_corpus(path: str):
-    """A corpus output folder as a datasets.Dataset: the Arrow format is a saved dataset; the Parquet format's
-    shards are read through datasets' parquet loader (memory-mapped via its cache)."""
-    import glob
-
-    from datasets import load_dataset, load_from_disk
-
-    if os.path.exists(os.path.join(path, "state.json")):
-        return load_from_disk(path)
-    files = sorted(glob.glob(os.path.join(glob.escape(path), "*.parquet")))
-    if not files:
-        raise FileNotFoundError(f"{path} is neither a saved dataset (state.json) nor a folder of Parquet shards")
-    return load_dataset("parquet", data_files=files, split="train")
-
-
 # ---------------------------------------------------------------------------------------------- worker side
 _WORKER: dict[str, Any] = {}
 
@@ -114,7 +88,7 @@ def _worker_state(job: PrepareJob) -> dict[str, Any]:
         from jacorpus.train.words import default_word_id_fn
 
         corpora = {i: open_corpus(path).select_columns([job.text_column]) for i, (path, _) in enumerate(job.corpora)}
-        _WORKER.update(key=key, tokenizer=load_tokenizer(job.tokenizer), corpora=corpora, word_ids=default_word_id_fn())
+        _WORKER.update(key=key, tokenizer=load_tokenizer(job.tokenizer, packing=True), corpora=corpora, word_ids=default_word_id_fn())
     return _WORKER
 
 
@@ -167,10 +141,8 @@ def pack_chunk(job: PrepareJob, source: int, start: int, end: int) -> dict[str, 
     chunk_dir = os.path.join(job.out, "chunks")
     arrays = {"tokens": tokens, "docs": positions} | ({"words": word_grid} if word_grid is not None else {})
     for kind, array in arrays.items():
-        tmp = os.path.join(chunk_dir, f"{name}.{kind}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            np.save(fh, array)
-        os.replace(tmp, os.path.join(chunk_dir, f"{name}.{kind}.npy"))
+        with atomic_output(os.path.join(chunk_dir, f"{name}.{kind}.npy")) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, array)  # a file object: np.save would append ".npy" to a temporary name
     summary = {
         "name": name, "source": source, "rows": [start, end], "documents": len(texts),
         "documents_in_sequences": int(len(positions)), "sequences": int(len(tokens)), "tokens": int(tokens.size),
@@ -214,7 +186,7 @@ def prepare(job: PrepareJob, progress: bool = True, overwrite: bool = False) -> 
         raise ValueError("mixing weights must be positive")
     job.corpora = [(os.path.abspath(path), float(weight)) for path, weight in job.corpora]
     job.tokenizer, job.out = os.path.abspath(job.tokenizer), os.path.abspath(job.out)
-    tokenizer = load_tokenizer(job.tokenizer)
+    tokenizer = load_tokenizer(job.tokenizer, packing=True)
     job.special_ids = special_ids(tokenizer, job.objective) | {"vocab_size": len(tokenizer)}
     request = asdict(job) | {"tokenizer_digest": files_digest(job.tokenizer)}
     request["corpus_digests"] = [files_digest(path, CORPUS_FILES) for path, _ in job.corpora]

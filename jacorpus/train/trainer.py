@@ -61,6 +61,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+class TrainInputError(RuntimeError):
+    """A recipe that cannot run as given (another run's output, a tokenizer that does not fit the shards); the
+    message names the key to change."""
+
+
 def build_engine(recipe: TrainRecipe, tokenizer: Any, seq_len: int, world: int):
     """(DeepSpeed engine, ZeRO-3 handle to keep alive or None, DeepSpeed config) for the recipe's model."""
     import deepspeed
@@ -104,8 +109,8 @@ def train(recipe: TrainRecipe, stop_after: int | None = None, progress: bool = T
     from jacorpus.train.distributed import precision_of
     from jacorpus.train.export import export
     from jacorpus.train.metrics import MetricsLog, device_peak_flops, flops_per_token, model_shape, read_metrics
+    from jacorpus.tokenizers.loading import load_tokenizer
     from jacorpus.train.model import parameter_count
-    from jacorpus.train.prepare import load_tokenizer
     from jacorpus.train.progress import progress_bar
 
     main = rank == 0
@@ -117,7 +122,9 @@ def train(recipe: TrainRecipe, stop_after: int | None = None, progress: bool = T
     tokenizer = load_tokenizer(recipe.tokenizer)
     shards = TokenShards(recipe.data.shards)
     if shards.manifest["vocab_size"] != len(tokenizer):
-        raise ValueError(f"token shards were made with a {shards.manifest['vocab_size']}-token vocabulary, the tokenizer has {len(tokenizer)}")
+        raise TrainInputError(f"token shards {recipe.data.shards} were made with a {shards.manifest['vocab_size']}-token "
+                              f"vocabulary, the tokenizer has {len(tokenizer)}; use the tokenizer the shards were "
+                              "prepared with (tokenizer:) or prepare them again (data.shards:)")
     train_ids, eval_ids = shards.split(recipe.data.eval_fraction)
     cursor = DataCursor(train_ids, recipe.seed)
     collate = make_collator(recipe.objective, shards)
@@ -132,7 +139,7 @@ def train(recipe: TrainRecipe, stop_after: int | None = None, progress: bool = T
     step = state["step"] if state else 0
     if state:
         if state.get("run") != run_identity(recipe):
-            raise RuntimeError(f"{recipe.output} holds checkpoints of another run (model, tokenizer, data, objective, "
+            raise TrainInputError(f"{recipe.output} holds checkpoints of another run (model, tokenizer, data, objective, "
                                "batch or seed differ); use another --output or remove its checkpoints")
         cursor.load_state_dict(state["data"])
         log(f"resumed from step {step}")

@@ -15,8 +15,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from jacorpus.foundation.sudachi_chunks import split_for_sudachi
+
 WordIdFn = Callable[[Any, str], list[int]]
-SUDACHI_MAX_CHARS = 12_000  # Sudachi refuses inputs above 49,149 bytes; 12k chars of UTF-8 stay below it
 
 
 def default_word_id_fn() -> WordIdFn:
@@ -60,19 +61,6 @@ class SudachiWordIds:
         word_begins = self.words(text)
         spans = token_starts(tokenizer, text)
         return [max(bisect.bisect_right(word_begins, start) - 1, 0) for start in spans]
-
-
-def split_for_sudachi(text: str) -> list[tuple[int, str]]:
-    """(offset, piece) pieces short enough for Sudachi, cut after newlines (or anywhere when a line is huge)."""
-    pieces, start = [], 0
-    while start < len(text):
-        end = min(start + SUDACHI_MAX_CHARS, len(text))
-        if end < len(text):
-            cut = text.rfind("\n", start, end)
-            end = cut + 1 if cut > start else end
-        pieces.append((start, text[start:end]))
-        start = end
-    return pieces
 
 
 MARKERS = re.compile(r"^(##|▁|Ġ)")

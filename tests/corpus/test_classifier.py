@@ -10,7 +10,8 @@ from datatrove.data import Document
 from typer.testing import CliRunner
 
 from jacorpus.corpus.classifier import ClassifierOptions, QualityClassifier, features
-from jacorpus.corpus.cli import quality_app, read_labels, split_examples
+from jacorpus.corpus.quality_cli import quality_app
+from jacorpus.corpus.quality_labels import read_labels, split_examples
 
 runner = CliRunner()
 

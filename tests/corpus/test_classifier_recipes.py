@@ -10,7 +10,11 @@ from datatrove.data import Document
 from typer.testing import CliRunner
 
 from jacorpus.corpus.classifier import ClassifierOptions, QualityClassifier
-from jacorpus.corpus.cli import calibration, evaluate, paragraph_chunks, quality_app, read_labels, split_examples
+from jacorpus.corpus.quality_cli import paragraph_chunks, quality_app
+from jacorpus.corpus.quality_labels import calibration, evaluate, read_labels, split_examples
+from jacorpus.pipelines.local import run_local
+from jacorpus.pipelines.plan import build_plan
+from jacorpus.pipelines.recipe import load_recipe
 
 runner = CliRunner()
 
@@ -81,21 +85,33 @@ def test_paragraph_chunks_keep_every_line_in_order(shared_data):
 
 def test_reference_vs_web_recipe_trains_and_scores_unseen_labels(tmp_path, shared_data, labels_file):
     abeja = json.loads((shared_data / "cc_ja_text_abeja_cc_ja" / "dataset.json").read_text(encoding="utf-8"))
-    web = tmp_path / "web.txt"  # text files hold one document per blank-line separated block
-    web.write_text("\n\n".join(item["text"] for items in abeja.values() for item in items), encoding="utf-8")
+    with open(tmp_path / "web.jsonl", "w", encoding="utf-8") as fh:
+        for items in abeja.values():
+            for item in items:
+                fh.write(json.dumps({"id": item["sample_id"], "text": item["text"]}, ensure_ascii=False) + "\n")
+    neko = shared_data / "plain_text_ja_neko_aozora" / "neko.txt"
+    for name, source in (("ref", f"{{name: aozora, type: cc100, paths: ['{neko}']}}"),
+                         ("web", "{name: web, type: jsonl, paths: [web.jsonl]}")):
+        (tmp_path / f"{name}.yaml").write_text(f"name: {name}\nsources: [{source}]\nsteps: []\noutput: {{dir: {name}}}\n",
+                                               encoding="utf-8")
+        run_local(build_plan(load_recipe(str(tmp_path / f"{name}.yaml"))), workers=1, progress=False)
     out = tmp_path / "rw.joblib"
     result = runner.invoke(quality_app, [
-        "train", "--reference", str(shared_data / "plain_text_ja_neko_aozora" / "neko.txt"), "--web", str(web),
+        "train", "--reference", str(tmp_path / "ref"), "--web", str(tmp_path / "web"),
         "--max-chunks", "400", "--eval-labels", str(labels_file), "--out", str(out)])
     assert result.exit_code == 0, result.output
     info = json.loads(out.with_name("rw.joblib.json").read_text())
     assert info["reference"]["pieces"] == 400 and info["web"]["pieces"] == 400 and info["train_examples"] == 800
     assert "held_out" not in info  # no human labels were given, so none were split off
     assert info["eval_labels"]["n"] == 1082 and "eval-labels annotations_.txt" in result.output
+    # a folder that is no finished corpus is refused by name
+    result = runner.invoke(quality_app, ["train", "--reference", str(neko.parent), "--web", str(tmp_path / "web"),
+                                         "--out", str(tmp_path / "x.joblib")])
+    assert result.exit_code != 0 and "not a jacorpus output folder" in result.output
 
 
 def test_quality_train_refuses_incomplete_recipes(tmp_path, labels_file, shared_data):
-    neko = str(shared_data / "plain_text_ja_neko_aozora" / "neko.txt")
+    neko = str(shared_data / "plain_text_ja_neko_aozora")
     for args, message in (
         (["--reference", neko], "--labels"),
         (["--labels", str(labels_file), "--reference", neko], "needs both"),

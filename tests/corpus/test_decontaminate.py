@@ -8,7 +8,6 @@ import pytest
 from datatrove.data import Document
 
 from jacorpus.corpus.decontaminate import BenchmarkSpec, Decontaminate, DecontaminateOptions, benchmark_items
-from jacorpus.corpus.ledger import Ledger
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +47,6 @@ def test_reads_jsonl_named_json_nested_squad_lists_and_csv(specs, shared_data):
 
 def test_drop_finds_verbatim_and_normalized_items_and_keeps_clean_text(specs):
     step = Decontaminate(DecontaminateOptions(benchmarks=specs))
-    step.ledger = Ledger()
     docs = [
         Document(text="今日は晴れ。レンガの建物の前を、乳母車を押した女性が歩いています。明日は雨。", id="verbatim", metadata={}),
         # full-width digits and Latin, a line break and spaces: the dedup normalization undoes them
@@ -72,7 +70,6 @@ def test_drop_finds_verbatim_and_normalized_items_and_keeps_clean_text(specs):
 @pytest.mark.parametrize("unit,ngram", [("char", 13), ("word", 6)])
 def test_cut_removes_exactly_the_planted_span(specs, unit, ngram):
     step = Decontaminate(DecontaminateOptions(benchmarks=specs[:1] + specs[3:4], unit=unit, ngram=ngram, action="cut"))
-    step.ledger = Ledger()
     before, after = "本日の天気は晴れです。", "明日は雨でしょう。"
     docs = [Document(text=before + "山の上に顔の白い牛が２頭います。" + after, id="a", metadata={}),
             Document(text="レンガの建物の前を、乳母車を押した女性が歩いています。", id="all", metadata={})]

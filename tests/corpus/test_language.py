@@ -7,7 +7,7 @@ import json
 import pytest
 from datatrove.data import Document
 
-from jacorpus.corpus.cli import read_labels
+from jacorpus.corpus.quality_labels import read_labels
 from jacorpus.corpus.language import LanguageFilter, LanguageOptions
 from jacorpus.corpus.sources.html_text import extract_page
 from jacorpus.pipelines.recipe import RecipeError, parse_recipe

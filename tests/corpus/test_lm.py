@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from jacorpus.cli import app
-from jacorpus.corpus.cli import read_labels
+from jacorpus.corpus.quality_labels import read_labels
 from jacorpus.corpus.lm import LanguageModel, estimate_kneser_ney, write_arpa
 from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan

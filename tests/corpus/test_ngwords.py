@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from datatrove.data import Document
 
-from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.ngwords import NgWords, NgWordsOptions, WordMatcher, read_word_list
 
 
@@ -87,7 +86,6 @@ def make_step(tmp_path, words: str, **options) -> NgWords:
     (tmp_path / "lists").mkdir(exist_ok=True)
     (tmp_path / "lists" / "ng.txt").write_text(words, encoding="utf-8")
     step = NgWords(NgWordsOptions(lists=["lists/ng.txt"], **options), base_dir=str(tmp_path))
-    step.ledger = Ledger()
     return step
 
 

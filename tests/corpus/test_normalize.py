@@ -10,7 +10,6 @@ import unicodedata
 import pytest
 from datatrove.data import Document
 
-from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.normalize import Normalize, NormalizeOptions, nfkc_japanese, strip_boilerplate_lines
 from jacorpus.corpus.steps import load_builtin_steps
 
@@ -175,7 +174,6 @@ def test_content_lines_are_kept(line):
 
 def test_mapper_counts_boilerplate_and_drops_empty_documents():
     step = Normalize(NormalizeOptions(boilerplate_lines=True))
-    step.ledger = Ledger()
     docs = [Document(text=t, id=str(i), metadata={"source": "s"}) for i, t in
             enumerate(["本文。\nシェアする\nページの先頭へ", "\u200b\x00  \n\t", "", "ツイート"])]
     out = list(step.run(iter(docs)))

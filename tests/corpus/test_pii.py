@@ -8,7 +8,6 @@ import re
 import pytest
 from datatrove.data import Document
 
-from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.pii import Pii, PiiOptions, luhn_valid, mynumber_valid
 
 
@@ -142,7 +141,6 @@ def test_real_web_text(web_texts):
 
 def test_counts_reach_the_ledger():
     step = Pii()
-    step.ledger = Ledger()
     docs = [Document(text="TEL 03-1234-5678 / 090-1234-5678 a@b.jp", id="1", metadata={"source": "s"}),
             Document(text="〒100-0001 192.168.1.1", id="2", metadata={"source": "s"})]
     assert [d.text for d in step.run(iter(docs))] == ["TEL <PHONE> / <PHONE> <EMAIL>", "〒<POSTAL> <IP>"]

@@ -11,7 +11,7 @@ from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter
 from datatrove.utils.text import split_into_words
 
 from jacorpus.corpus.chartypes import sudachi_words
-from jacorpus.corpus.cli import read_labels
+from jacorpus.corpus.quality_labels import read_labels
 from jacorpus.corpus.quality import (
     FINEWEB2_JA_STOP_WORDS, PRESETS, RULES, DocStats, QualityFilter, QualityOptions, active_rules,
 )

@@ -8,7 +8,7 @@ import datasets
 import pyarrow as pa
 
 from jacorpus.corpus.classifier import train_fasttext
-from jacorpus.corpus.cli import read_labels, split_examples
+from jacorpus.corpus.quality_labels import read_labels, split_examples
 from jacorpus.corpus.sources.html_text import extract_page
 from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan

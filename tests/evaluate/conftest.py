@@ -60,3 +60,120 @@ def tiny_models(tmp_path_factory, eval_texts):
     GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_embd=32, n_layer=2, n_head=2, n_positions=600,
                                bos_token_id=5, eos_token_id=3)).save_pretrained(dirs["gpt2"])
     return dirs
+
+
+# ------------------------------------------------------------------ jacorpus-built tokenizers and trained models
+# Every tokenizer kind `jacorpus tokenizer train` builds, trained on a jacorpus corpus of real case reports and
+# prose, with a dictionary built by `dict build` from real MANBYO rows; tiny models trained on them with seq_len 64
+# by the real trainer (prepare -> DeepSpeed on CPU -> export), as a user would first train one.
+SEQ_LEN = 64
+TOKENIZER_KINDS = {
+    "char-sudachi": {"kind": "char", "vocab_size": 3000, "pretokenizer": {"type": "sudachi", "mode": "C"}},
+    "sp-none": {"kind": "sentencepiece", "vocab_size": 4000, "character_coverage": 0.995},
+    "sp-none-dict": {"kind": "sentencepiece", "vocab_size": 4000, "character_coverage": 0.995, "dictionary": "DICT", "dictionary_max_share": 0.2},
+    "sp-sudachi-dict": {"kind": "sentencepiece", "vocab_size": 4000, "character_coverage": 0.995, "pretokenizer": {"type": "sudachi", "mode": "C"},
+                        "dictionary": "DICT", "dictionary_max_share": 0.2},
+    "wp-sudachi-dict": {"kind": "wordpiece", "vocab_size": 3000, "pretokenizer": {"type": "sudachi", "mode": "C"},
+                        "dictionary": "DICT", "dictionary_max_share": 0.2},
+    "wp-sudachi": {"kind": "wordpiece", "vocab_size": 3000, "pretokenizer": {"type": "sudachi", "mode": "A"}},
+    "wp-mecab": {"kind": "wordpiece", "vocab_size": 3000, "pretokenizer": {"type": "mecab"}},
+}
+TINY = {"gpt2": {"n_layer": 1, "n_embd": 32, "n_head": 2},
+        "roberta": {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64},
+        "llama": {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "num_key_value_heads": 2,
+                  "intermediate_size": 64},
+        "deberta-v2": {"num_hidden_layers": 1, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 64}}
+
+
+@pytest.fixture(scope="session")
+def built_corpus(tmp_path_factory, shared_data) -> Path:
+    """MedTxt case reports and the first chapters of 吾輩は猫である, through a jacorpus `text` recipe."""
+    import re
+
+    import yaml
+
+    from jacorpus.pipelines.local import run_local
+    from jacorpus.pipelines.plan import build_plan
+    from jacorpus.pipelines.recipe import load_recipe
+
+    work = tmp_path_factory.mktemp("eval-corpus")
+    xml = (shared_data / "medical" / "medtxt_cr_ja" / "MedTxt-CR-JA-training.xml").read_text(encoding="utf-8")
+    reports = [re.sub(r"<[^>]+>", "", a).strip() for a in re.findall(r"<article[^>]*>(.*?)</article>", xml, flags=re.S)]
+    neko = (shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_text(encoding="utf-8")[:150_000]
+    (work / "text.txt").write_text("\n\n".join(reports) + "\n\n" + neko, encoding="utf-8")
+    recipe = {"name": "eval-corpus", "sources": [{"type": "text", "name": "mixed", "split": "blank_line",
+                                                  "paths": [str(work / "text.txt")]}], "output": {"dir": "out"}}
+    (work / "r.yaml").write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
+    run_local(build_plan(load_recipe(str(work / "r.yaml"))), workers=1, progress=False, overwrite=False)
+    return work / "out"
+
+
+@pytest.fixture(scope="session")
+def built_dictionary(built_corpus, shared_data, tmp_path_factory) -> Path:
+    """`dict build` with MANBYO rows found in the case reports (and every 100th other row) as seeds."""
+    import unicodedata
+
+    from jacorpus.tokenizers.dictionary import DictionaryBuilder, DictionaryOptions
+
+    text = unicodedata.normalize("NFKC", (built_corpus.parent / "text.txt").read_text(encoding="utf-8"))
+    lines = (shared_data / "medical" / "manbyo_dictionary" / "dic.csv").read_bytes().decode("utf-8").splitlines(keepends=True)
+    kept = [ln for i, ln in enumerate(lines) if i % 100 == 0 or unicodedata.normalize("NFKC", ln.split(",")[0]) in text]
+    seeds = tmp_path_factory.mktemp("seeds") / "manbyo.csv"
+    seeds.write_bytes("".join(kept).encode("utf-8"))
+    out = tmp_path_factory.mktemp("dict") / "medical"
+    DictionaryBuilder([str(built_corpus)], str(out), DictionaryOptions(seeds=[str(seeds)])).run(progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def built_tokenizers(built_corpus, built_dictionary, tmp_path_factory) -> dict[str, Path]:
+    import yaml
+
+    from jacorpus.tokenizers.recipe import load_tokenizer_recipe
+    from jacorpus.tokenizers.train import train_tokenizer
+
+    work = tmp_path_factory.mktemp("eval-tokenizers")
+    folders = {}
+    for name, spec in TOKENIZER_KINDS.items():
+        spec = {"name": name, **spec}
+        if spec.get("dictionary") == "DICT":
+            spec["dictionary"] = str(built_dictionary)
+        (work / f"{name}.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+        train_tokenizer(load_tokenizer_recipe(str(work / f"{name}.yaml")), [str(built_corpus)], str(work / name), progress=False)
+        folders[name] = work / name
+    return folders
+
+
+def train_tiny(arch: str, tokenizer: Path, corpus: Path, out: Path, steps: int = 2) -> Path:
+    """prepare + train run with the real trainer; returns OUTPUT/final."""
+    import yaml
+
+    from jacorpus.train.config import parse_train_recipe
+    from jacorpus.train.families import family
+    from jacorpus.train.prepare import PrepareJob, prepare
+    from jacorpus.train.trainer import train
+
+    objective = "clm" if family(arch).causal else "mlm"
+    shards = out / "shards"
+    prepare(PrepareJob(corpora=[(str(corpus), 1.0)], tokenizer=str(tokenizer), seq_len=SEQ_LEN, out=str(shards),
+                       objective=objective, chunk_rows=500), progress=False)
+    recipe = {"name": f"{arch}-{tokenizer.name}", "model": {"arch": arch, "config": TINY[arch]},
+              "tokenizer": str(tokenizer), "data": {"shards": str(shards), "eval_fraction": 0.05},
+              "objective": {"type": objective}, "optim": {"lr": 1.0e-3, "warmup_steps": 1},
+              "batch": {"micro": 2, "global": 2}, "checkpoint": {"every": 100, "keep": 1},
+              "eval": {"every": 100, "max_batches": 1}, "max_steps": steps, "seed": 1, "output": str(out / "run")}
+    summary = train(parse_train_recipe(yaml.safe_dump(recipe), "<test>", str(out)), progress=False)
+    return Path(summary["export"])
+
+
+@pytest.fixture(scope="session")
+def trained_models(built_tokenizers, built_corpus, tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """(arch, tokenizer kind) -> exported model: GPT-2 and RoBERTa on every kind; Llama and DeBERTa-v2 on two."""
+    import os
+
+    os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    root = tmp_path_factory.mktemp("eval-models")
+    pairs = [(arch, kind) for kind in TOKENIZER_KINDS for arch in ("gpt2", "roberta")]
+    pairs += [("llama", "sp-none-dict"), ("deberta-v2", "wp-sudachi-dict")]
+    return {(arch, kind): train_tiny(arch, built_tokenizers[kind], built_corpus, root / f"{arch}-{kind}")
+            for arch, kind in pairs}

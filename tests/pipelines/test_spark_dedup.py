@@ -4,6 +4,7 @@ what the local engine decides: same kept rows, annotations, dropped rows with ``
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from jacorpus.corpus.dedup.clusters import UnionFind
 from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan
 from jacorpus.pipelines.recipe import parse_recipe
-from jacorpus.pipelines.spark import FAIL_ONCE_ENV, run_spark, spark_session
+from jacorpus.pipelines.faults import FailOnce
+from jacorpus.pipelines.spark import run_spark, spark_session
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +112,11 @@ def work_files(out: Path) -> dict[str, object]:
 def test_spark_dedup_equals_local(name, inputs, shared_data, tmp_path, spark, monkeypatch):
     recipe = parse_recipe(recipe_text(shared_data, RECIPES[name]), "recipe.yaml", str(inputs))
     local = run_local(build_plan(recipe, str(tmp_path / "local")), workers=1, progress=False)
-    if name == "minhash-verify":  # the scan of rank 2 fails once, after streaming its records: Spark retries it
-        monkeypatch.setenv(FAIL_ONCE_ENV, "dedup:2")
-    remote = run_spark(build_plan(recipe, str(tmp_path / "spark")), spark=spark)
+    # minhash-verify: the scan of rank 2 fails once, after streaming its records: Spark retries it
+    faults = FailOnce(frozenset({"global:2"} if name == "minhash-verify" else ()), str(tmp_path / "faults"))
+    remote = run_spark(build_plan(recipe, str(tmp_path / "spark")), spark=spark, faults=faults)
     if name == "minhash-verify":
-        assert (tmp_path / "spark" / ".jacorpus" / "global0" / "failed-once-00002").exists()
+        assert os.path.exists(faults.marker("global:2"))
         assert not list((tmp_path / "spark" / ".jacorpus" / "global0" / "signatures").glob("*.tmp"))
     assert comparable(local) == comparable(remote)
     for sub in ("", "dropped"):

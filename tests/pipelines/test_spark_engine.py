@@ -14,7 +14,8 @@ import pytest
 from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan
 from jacorpus.pipelines.recipe import parse_recipe
-from jacorpus.pipelines.spark import FAIL_ONCE_ENV, run_stage_task, spark_session
+from jacorpus.pipelines.faults import FailOnce
+from jacorpus.pipelines.spark import run_stage_task, spark_session
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,11 +72,11 @@ def test_failed_task_attempt_is_retried_without_duplicates(recipe, tmp_path, spa
     from jacorpus.pipelines.spark import run_spark
 
     reference = run_local(build_plan(recipe, str(tmp_path / "local")), progress=False)
-    monkeypatch.setenv(FAIL_ONCE_ENV, "0:1")  # rank 1 fails after writing its shards, then is retried
-    manifest = run_spark(build_plan(recipe, str(tmp_path / "spark")), spark=spark)
+    faults = FailOnce(frozenset({"stage0:1"}), str(tmp_path / "faults"))  # rank 1 fails after writing, is retried
+    manifest = run_spark(build_plan(recipe, str(tmp_path / "spark")), spark=spark, faults=faults)
     assert comparable(manifest) == comparable(reference)
     out = tmp_path / "spark"
-    assert (out / ".jacorpus" / "failed-once-00001").exists()  # the first attempt really failed
+    assert os.path.exists(faults.marker("stage0:1"))  # the first attempt really failed
     assert sorted(p.name for p in out.glob("shard-*")) == sorted(s["file"] for s in manifest["shards"])
     assert datasets.load_from_disk(str(out))["id"] == datasets.load_from_disk(str(tmp_path / "local"))["id"]
 

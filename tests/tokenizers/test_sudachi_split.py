@@ -43,3 +43,32 @@ def test_sudachi_raises_on_long_input_and_the_wrapper_does_not(medtxt):
     assert all(a < b <= c for (a, b), (c, _) in zip(spans, spans[1:]))  # ordered, offsets in the whole text
     joined = "".join(text[a:b] for a, b in spans)  # (a few dictionary words hold a space: "patch test")
     assert "".join(joined.split()) == "".join(text.split())  # every other character is in exactly one word
+
+
+def test_the_copy_in_a_tokenizer_folder_works_without_jacorpus(tmp_path):
+    """A tokenizer folder holds sudachi_split.py and the chunker next to it (remote code): with jacorpus not
+    importable, the splitter falls back to that copy."""
+    import os
+    import subprocess
+    import sys
+
+    from jacorpus.tokenizers.export import add_remote_code
+
+    folder = tmp_path / "remote"
+    folder.mkdir()
+    (folder / "tokenizer_config.json").write_text("{}")
+    add_remote_code(str(folder), "JacorpusJapaneseTokenizer")  # what a tokenizer build does
+    assert {"sudachi_split.py", "sudachi_chunks.py"} <= {p.name for p in folder.iterdir()}
+    (folder / "__init__.py").write_text("")  # transformers makes the folder a package the same way
+    code = (
+        "import sys; sys.modules['jacorpus'] = None\n"  # any `import jacorpus...` raises ImportError
+        "from remote.sudachi_split import split_for_sudachi\n"
+        "text = ('吾輩は猫である。' * 3000 + '\\n') * 3\n"
+        "pieces = split_for_sudachi(text)\n"
+        "assert ''.join(p for _, p in pieces) == text and len(pieces) > 1\n"
+        "assert max(len(p.encode()) for _, p in pieces) <= 49149\n"
+        "print(split_for_sudachi.__module__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(tmp_path)), check=True)
+    assert out.stdout.strip() == "remote.sudachi_chunks"

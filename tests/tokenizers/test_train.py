@@ -10,7 +10,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from jacorpus.tokenizers.align import token_spans
-from jacorpus.tokenizers.export import load_tokenizer
+from jacorpus.tokenizers.loading import load_tokenizer
 from jacorpus.tokenizers.sudachi_split import SudachiWords
 from jacorpus.tokenizers.terms import TermMatcher
 

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from jacorpus.tokenizers.align import token_spans
-from jacorpus.tokenizers.export import load_tokenizer
+from jacorpus.tokenizers.loading import load_tokenizer
 from jacorpus.tokenizers.sudachi_split import SudachiWords
 from jacorpus.tokenizers.wwm import boundary_settings, word_ids
 

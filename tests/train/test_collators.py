@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from jacorpus.train.data import CLMCollator, DataCursor, MLMCollator, TokenShards, generator_for, micro_batches
-from jacorpus.train.prepare import load_tokenizer
+from jacorpus.tokenizers.loading import load_tokenizer
 from jacorpus.train.words import SudachiWordIds, word_starts
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from jacorpus.train.data import TokenShards
-from jacorpus.train.prepare import PrepareJob, load_tokenizer, prepare
+from jacorpus.tokenizers.loading import load_tokenizer
+from jacorpus.train.prepare import PrepareJob, prepare
 from jacorpus.train.words import default_word_id_fn, word_starts
 
 

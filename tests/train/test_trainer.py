@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM
 from jacorpus.train.config import load_train_recipe
 from jacorpus.train.data import TokenShards, generator_for, make_collator
 from jacorpus.train.metrics import read_metrics
-from jacorpus.train.prepare import load_tokenizer
+from jacorpus.tokenizers.loading import load_tokenizer
 from jacorpus.train.trainer import EVAL_STREAM, param_groups, train
 
 

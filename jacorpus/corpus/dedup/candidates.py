@@ -62,7 +62,7 @@ def read_edges(work_dir: str, edge_part: int, pattern: str = "p*.bin") -> tuple[
 
 @dataclass
 class VerifyTask:
-    options: Any
+    step: Any  # a GlobalStep: its pair_verifier decides
     stage_dir: str
     work_dir: str
     edge_part: int
@@ -104,7 +104,7 @@ class PairVerifier:
 def verify_partition(task: VerifyTask) -> tuple[int, int]:
     """Keep the candidate edges whose documents really are duplicates; returns (accepted, rejected)."""
     u, v = read_edges(task.work_dir, task.edge_part)
-    accepted = np.array(PairVerifier(task.options, task.stage_dir).accept(u.tolist(), v.tolist()), dtype=bool)
+    accepted = np.array(task.step.pair_verifier(task.stage_dir).accept(u.tolist(), v.tolist()), dtype=bool)
     edges = np.empty(int(accepted.sum()), dtype=EDGE)
     edges["u"], edges["v"] = u[accepted], v[accepted]
     edges.tofile(_edge_path(task.work_dir, task.edge_part, "accepted.bin"))

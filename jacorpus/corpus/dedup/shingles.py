@@ -14,31 +14,10 @@ import xxhash
 
 from jacorpus.corpus.dedup.hashing import batch_window_murmur3, murmur3_blocks, window_murmur3
 from jacorpus.corpus.dedup.textnorm import codepoints, nfkc, normalize_for_dedup
-
-SUDACHI_MAX_BYTES = 40_000  # Sudachi refuses inputs above 49,149 bytes; stay well below
-
+from jacorpus.foundation.sudachi_chunks import sudachi_pieces
 
 def word_token_id(word: str) -> int:
     return xxhash.xxh32_intdigest(word.encode("utf-8"))
-
-
-def sudachi_chunks(text: str, limit: int = SUDACHI_MAX_BYTES) -> list[str]:
-    """Pieces of ``text`` under Sudachi's input limit, cut at line ends (or hard-cut inside a very long line)."""
-    chunks, current, size = [], [], 0
-    for line in text.split("\n"):
-        while len(line.encode("utf-8")) > limit:
-            cut = limit // 4  # at most 4 bytes a character
-            chunks.append(line[:cut])
-            line = line[cut:]
-        line_size = len(line.encode("utf-8")) + 1
-        if size + line_size > limit and current:
-            chunks.append("\n".join(current))
-            current, size = [], 0
-        current.append(line)
-        size += line_size
-    if current:
-        chunks.append("\n".join(current))
-    return chunks
 
 
 class Shingler:
@@ -59,7 +38,7 @@ class Shingler:
 
             self._tokenizer = Dictionary(dict="core").create(mode=SplitMode.A)
         out: list[str] = []
-        for chunk in sudachi_chunks(nfkc(text).lower()):  # spaces and line ends kept: they separate words
+        for chunk in sudachi_pieces(nfkc(text).lower()):  # spaces and line ends kept: they separate words
             out.extend(m.surface() for m in self._tokenizer.tokenize(chunk) if m.surface().strip())
         return ["".join(w.split()) for w in out]
 

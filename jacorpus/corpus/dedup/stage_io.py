@@ -40,6 +40,10 @@ class StageLayout:
         listing = [(p["rank"], [(s["file"], s["rows"], s.get("sha256")) for s in p["shards"]]) for p in parts]
         self.fingerprint = hashlib.sha256(repr(listing).encode()).hexdigest()[:24]
 
+    def shard_bytes(self) -> int:
+        """Bytes of the stage's shard files (sizes records a pass will spill before it has read anything)."""
+        return sum(os.path.getsize(path) for rank in self.ranks for path in rank_files(self.stage_dir, rank))
+
     def locate(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(position in ``ranks``, row within that task) of dense indices."""
         slot = np.searchsorted(self.starts, indices, side="right") - 1

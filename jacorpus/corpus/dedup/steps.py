@@ -1,21 +1,31 @@
 """The recipe step ``dedup``: ``method: exact | lines | minhash`` with its options.
 
-A global step: the engine cuts the recipe here, runs ``prepare`` over every shard of the stage before, then starts
-the next stage with ``apply_step``. Example::
+A global step (``corpus/global_pass.py``): the engine cuts the recipe here and runs the pass declared below over
+every shard of the stage before (map: ``global_scan`` keys each document; reduction: ``Clusters`` for exact and
+minhash, ``KeyCounts`` for lines; ``decide`` writes the decision files), then starts the next stage with
+``apply_step``. This is the only implementation of dedup's keys, priorities, partition sizing and stats; the
+engines only execute. Example::
 
     - dedup: {method: minhash, threshold: 0.8, unit: char, ngram: 5, verify: true, priority: [wikipedia, cc100]}
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+import os
+from typing import Any, ClassVar, Iterator, Literal
 
+import numpy as np
 import pyarrow as pa
-from datatrove.data import DocumentsPipeline
 from pydantic import Field, model_validator
 
 from jacorpus.corpus.dedup.apply import CLUSTER_FIELDS, LINE_FIELDS, ClusterApply, LineApply
-from jacorpus.corpus.steps import JaStep, StepOptions, register_step
+from jacorpus.corpus.dedup.spill import KEY_DOC, KEY_ONLY, partition_count
+from jacorpus.corpus.dedup.stage_io import StageLayout, arrow_numbers, iter_rank_batches
+from jacorpus.corpus.global_pass import (
+    ClusterResult, Clusters, GlobalPassPlan, KeyCountResult, KeyCounts, ShardScan, cluster_stats, write_sorted_array,
+)
+from jacorpus.corpus.steps import GlobalStep, StepOptions, register_step
+from jacorpus.foundation.atomic_files import temporary_path
 
 
 MINHASH_ONLY = ("threshold", "unit", "ngram", "num_perm", "bands", "rows", "seed", "scheme")
@@ -67,28 +77,132 @@ class DedupOptions(StepOptions):
 
 
 @register_step
-class Dedup(JaStep):
+class Dedup(GlobalStep):
     name = "dedup"
     type = "🫂 - DEDUP"
     Options = DedupOptions
     annotations: ClassVar[dict[str, pa.DataType]] = CLUSTER_FIELDS
-    is_global = True
 
     def __init__(self, options: DedupOptions | None = None, base_dir: str = ".") -> None:
         super().__init__(options, base_dir)
         if self.options.method == "lines":  # lines leave no clusters; they report what they removed
             self.annotations = LINE_FIELDS
 
-    def prepare(self, input_dir: str, work_dir: str, workers: int = 1, progress: bool = True) -> dict[str, Any]:
-        """Decide over all shards of ``input_dir`` (the previous stage); results go to ``work_dir``."""
-        from jacorpus.corpus.dedup.prepare import prepare_dedup
+    # -- the pass ------------------------------------------------------------------------------------------------
+    def bands_rows(self) -> tuple[int, int]:
+        from jacorpus.corpus.dedup.lsh import resolve_bands
 
-        return prepare_dedup(self.options, input_dir, work_dir, workers, progress)
+        opts = self.options
+        if opts.method != "minhash":
+            return 1, 0
+        return resolve_bands(opts.threshold, opts.num_perm, opts.bands, opts.rows)
 
-    def apply_step(self, work_dir: str) -> JaStep:
+    def global_pass_plan(self, layout: StageLayout) -> GlobalPassPlan:
+        opts = self.options
+        if opts.method == "lines":  # records = (document, distinct line): estimated from shard bytes, ~30 bytes a line
+            parts = partition_count(layout.shard_bytes() // 30, KEY_ONLY.itemsize, opts.memory_mb)
+            return GlobalPassPlan(KeyCounts(opts.min_count), parts)
+        bands, rows = self.bands_rows()
+        parts = partition_count(layout.total * bands, KEY_DOC.itemsize, opts.memory_mb)
+        stats = {"bands": bands, "rows": rows} if opts.method == "minhash" else {}
+        return GlobalPassPlan(Clusters(verify=opts.verify), parts, stats)
+
+    def global_scan(self, task: ShardScan) -> Iterator[pa.RecordBatch]:
+        """Keys of one stage task's documents: exact: one text key; minhash: one key per LSH band (signatures kept
+        as ``signatures/<rank>.arrow``, loadable as datasketch LeanMinHash); lines: the distinct line keys."""
+        from jacorpus.corpus.dedup.minhash import MinHasher
+        from jacorpus.corpus.dedup.scan import signature_schema
+        from jacorpus.corpus.dedup.shingles import Shingler
+
+        opts = self.options
+        minhash = opts.method == "minhash"
+        shingler = Shingler(opts.unit, opts.ngram) if minhash else None
+        hasher = MinHasher(opts.num_perm, opts.seed, opts.scheme) if minhash else None
+        bands, rows = self.bands_rows()
+        sig_schema = signature_schema(opts.num_perm, opts.scheme)
+        sig_writer, sig_path, sig_tmp = None, "", ""
+        if minhash:  # streamed to a name of this attempt's own, renamed once complete
+            os.makedirs(os.path.join(task.work_dir, "signatures"), exist_ok=True)
+            sig_path = os.path.join(task.work_dir, "signatures", f"{task.rank:05d}.arrow")
+            sig_tmp = temporary_path(sig_path)
+            sig_writer = pa.ipc.new_file(sig_tmp, sig_schema)
+        try:
+            yield from self._scan_batches(task, bands, rows, shingler, hasher, sig_writer, sig_schema)
+            if sig_writer is not None:
+                sig_writer.close()
+                os.replace(sig_tmp, sig_path)
+        finally:
+            if sig_tmp and os.path.exists(sig_tmp):  # a failed attempt leaves no partial file
+                os.remove(sig_tmp)
+
+    def _scan_batches(self, task: ShardScan, bands: int, rows: int, shingler: Any, hasher: Any, sig_writer: Any,
+                      sig_schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        from jacorpus.corpus.dedup.clusters import source_priority
+        from jacorpus.corpus.dedup.exact import exact_keys
+        from jacorpus.corpus.dedup.lines import document_line_keys
+        from jacorpus.corpus.dedup.lsh import band_keys
+        from jacorpus.corpus.global_pass import CLUSTER_RECORDS, KEY_RECORDS
+
+        opts = self.options
+        doc = task.start
+        for batch in iter_rank_batches(task.stage_dir, task.rank, ["id", "text", "source"]):
+            texts = batch.column("text").to_pylist()
+            index = np.arange(doc, doc + len(texts), dtype=np.int64)
+            doc += len(texts)
+            if opts.method == "lines":
+                keys = [document_line_keys(t) for t in texts]
+                flat = np.concatenate(keys) if keys else np.empty(0, dtype=np.uint64)
+                yield pa.record_batch([arrow_numbers(flat.view(np.int64))], schema=KEY_RECORDS)
+                continue
+            if opts.method == "exact":
+                keys = exact_keys(texts)
+                has_key = keys != 0
+                key_docs = index[has_key]
+                keys = keys[has_key]
+            else:
+                hashes, counts = shingler.hash_batch(texts)
+                signatures = hasher.signatures_flat(hashes, counts)
+                has_key = counts > 0
+                keys = band_keys(signatures[has_key], bands, rows).ravel()
+                key_docs = np.repeat(index[has_key], bands)
+                values = arrow_numbers(signatures.ravel())
+                columns = [batch.column("id"), pa.FixedSizeListArray.from_arrays(values, opts.num_perm)]
+                sig_writer.write_batch(pa.record_batch(columns, schema=sig_schema))
+            prio = source_priority(batch.column("source").to_pylist(), list(opts.priority)).astype(np.int32)
+            n, k = len(texts), int(keys.size)
+            yield pa.record_batch([
+                pa.concat_arrays([arrow_numbers(keys.view(np.int64)), pa.nulls(n, pa.int64())]),
+                arrow_numbers(np.concatenate((key_docs, index))),
+                pa.concat_arrays([pa.nulls(k, pa.int32()), arrow_numbers(prio)]),
+                pa.concat_arrays([pa.nulls(k, pa.string()), batch.column("id").cast(pa.string())]),
+                pa.concat_arrays([pa.nulls(k, pa.string()), batch.column("source").cast(pa.string())]),
+                pa.concat_arrays([pa.nulls(k, pa.bool_()), arrow_numbers(has_key)]),
+            ], schema=CLUSTER_RECORDS)
+
+    def pair_verifier(self, stage_dir: str):
+        from jacorpus.corpus.dedup.candidates import PairVerifier
+
+        return PairVerifier(self.options, stage_dir)
+
+    def decide(self, result: KeyCountResult | ClusterResult, layout: StageLayout, work_dir: str) -> dict[str, Any]:
+        if isinstance(result, ClusterResult):  # the engine wrote decisions/<rank>.arrow
+            return cluster_stats(result)
+        # partitions are key ranges, so their concatenation is sorted (LineApply binary-searches it)
+        path = os.path.join(work_dir, "frequent_lines.npy")
+        frequent = write_sorted_array(path, [chunk.keys for chunk in result.chunks], np.uint64)
+        return {"distinct_lines": result.distinct_keys, "frequent_lines": frequent}
+
+    def prepare(self, input_dir: str, work_dir: str, workers: int = 1, progress: bool = False) -> dict[str, Any]:
+        """The pass run in this process, without a pool or progress bar (bench/ and tests; the engines run it with
+        their own reducer: ``pipelines/local.py`` on a process pool, ``pipelines/spark_global.py`` on Spark)."""
+        from jacorpus.corpus.dedup.prepare import InlineRunner, SpillReducer
+        from jacorpus.corpus.global_pass import run_global_pass
+
+        if workers != 1 or progress:
+            raise ValueError("an in-process pass runs one worker without progress; engines run it on more")
+        return run_global_pass(self, input_dir, work_dir, SpillReducer(InlineRunner()))
+
+    def apply_step(self, work_dir: str):
         if self.options.method == "lines":
             return LineApply(work_dir, self.options.min_chars)
         return ClusterApply(work_dir, "exact_duplicate" if self.options.method == "exact" else "near_duplicate")
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        raise RuntimeError("dedup is a global step: engines call prepare() and apply_step(), not run()")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jacorpus.corpus.document import make_document
 from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_SECONDS
 from jacorpus.corpus.steps import JaStep
+from jacorpus.foundation.registry import Registry
 
 
 class SourceOptions(BaseModel):
@@ -39,6 +40,8 @@ class SourceError(Exception):
 class Source(JaStep):
     type = "📖 - READER"
     Options: ClassVar[type[SourceOptions]] = SourceOptions
+    # the license this source type's text carries when the recipe names none (Wikipedia: CC BY-SA); most vary by input
+    default_license: ClassVar[str | None] = None
 
     def __init__(self, name: str, paths: list[str], options: SourceOptions | None = None, base_dir: str = ".") -> None:
         super().__init__(options, base_dir)
@@ -121,13 +124,30 @@ class Source(JaStep):
             yield from self.read_file_safely(path)
 
 
-SOURCE_TYPES: dict[str, type[Source]] = {}
+# source type names: jacorpus' own (corpus/sources/__init__.py imports their modules), entry points of the group
+# "jacorpus.sources", or `module:Class` in a recipe
+SOURCES: Registry[Source] = Registry("source type", "jacorpus.sources", Source, [])
+SOURCE_TYPES = SOURCES.types
+
+
+def find_source_type(name: str) -> type[Source] | None:
+    return SOURCES.find(name)
+
+
+def source_license(spec: dict[str, Any]) -> str | None:
+    """The license of one recipe ``sources`` entry (as a dict: a manifest's recipe): its own, else its type's."""
+    try:
+        cls = find_source_type(spec.get("type", ""))
+    except LookupError:  # a plugin that is not installed where the card is made
+        cls = None
+    return spec.get("license") or (cls.default_license if cls is not None else None)
 
 
 def register_source(type_name: str):
+    """Class decorator: the source is known to recipes as ``type: <type_name>``."""
+
     def wrap(cls: type[Source]) -> type[Source]:
         cls.name = type_name
-        SOURCE_TYPES[type_name] = cls
-        return cls
+        return SOURCES.register(type_name)(cls)
 
     return wrap

@@ -201,6 +201,7 @@ class DumpParser:
 @register_source("wikipedia")
 class WikipediaSource(Source):
     Options = WikipediaOptions
+    default_license = "cc-by-sa-4.0"  # Wikipedia text is CC BY-SA 4.0
 
     def read_file(self, path: str) -> Iterator[Document]:
         parser = DumpParser(self.options.max_record_bytes)

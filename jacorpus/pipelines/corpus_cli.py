@@ -47,6 +47,7 @@ def run(
         raise typer.Exit(2)
     quiet_datatrove_logs()
     from jacorpus.pipelines.inputs import EmptySourceError
+    from jacorpus.pipelines.local import OutputConflictError
 
     try:
         if engine == "local":
@@ -60,8 +61,11 @@ def run(
                 typer.echo("the spark engine is not available in this build", err=True)
                 raise typer.Exit(2)
             manifest = run_spark(plan, master=master, overwrite=overwrite)
+    except OutputConflictError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
     except EmptySourceError as exc:  # the manifest was written: show it, then fail
-        from jacorpus.pipelines.manifest import load_manifest
+        from jacorpus.foundation.finished_corpus import load_manifest
 
         print_funnel(load_manifest(plan.output_dir), plan.output_dir)
         typer.echo(f"error: {exc}", err=True)
@@ -85,7 +89,7 @@ def run(
 @corpus_app.command("stats")
 def stats(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="A finished output directory.")) -> None:
     """Print the funnel (read, kept, dropped per reason, per source, errors) of a finished output."""
-    from jacorpus.pipelines.manifest import load_manifest
+    from jacorpus.foundation.finished_corpus import load_manifest
     from jacorpus.pipelines.report import print_funnel
 
     print_funnel(load_manifest(str(directory)), str(directory))

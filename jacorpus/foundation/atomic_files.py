@@ -1,0 +1,54 @@
+"""Atomic file writing: the content goes to a temporary name next to the target, then ``os.replace`` renames it.
+
+A crash leaves at most a ``*.tmp`` file (publish/hub.py ignores those), never a half-written file under the final
+name. Temporary names are unique per process and call, so two attempts of one task (a retry, a speculative Spark
+twin, two ranks on a shared file system) never write the same temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from typing import Iterator
+
+
+def temporary_path(path: str) -> str:
+    """A name next to ``path`` that no other process or call uses; ends in ``.tmp``."""
+    return f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+
+
+@contextlib.contextmanager
+def atomic_output(path: str, fsync: bool = False) -> Iterator[str]:
+    """Yields a temporary path to write; on success it replaces ``path``, on failure it is removed.
+
+    ``fsync`` flushes the file to disk before the rename (small marker files whose presence means "done")."""
+    tmp = temporary_path(path)
+    try:
+        yield tmp
+        if fsync:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def atomic_write_bytes(path: str, data: bytes, fsync: bool = True) -> None:
+    with atomic_output(path, fsync=fsync) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+
+
+def atomic_write_text(path: str, text: str, fsync: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), fsync=fsync)
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
