@@ -188,8 +188,15 @@ def main() -> None:
     parser.add_argument("--per-benchmark", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--speed-chars", type=int, default=1_000_000)
+    parser.add_argument("--datatrove-recall", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure datatrove's recall and false positives (its matcher reads a few thousand "
+                             "characters/s on a loaded machine: the planted and clean sets take it over 40 minutes)")
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    parser.add_argument("--quick", action="store_true", help="10 items a benchmark, 1 round, 50k characters, "
+                        "no datatrove recall (what `make bench` runs)")
     args = parser.parse_args()
+    if args.quick:
+        args.per_benchmark, args.rounds, args.speed_chars, args.datatrove_recall = 10, 1, 50_000, False
     data = shared_data_dir()
     specs = benchmark_specs(data)
     rng = random.Random(0)
@@ -212,29 +219,40 @@ def main() -> None:
 
     # planted documents
     planted: dict[str, list[tuple[str, str]]] = {"verbatim": [], "normalized": [], "edited": []}
+    planted_item: dict[str, list[int]] = {k: [] for k in planted}  # which item each planted document carries
     h = 0
     for spec in specs:
-        pool = [it for it in items if it.benchmark == spec.name and len(normalize_for_dedup(it.text)) >= 13]
-        for item in rng.sample(pool, min(args.per_benchmark, len(pool))):
+        pool = [k for k, it in enumerate(items) if it.benchmark == spec.name and len(normalize_for_dedup(it.text)) >= 13]
+        for k in rng.sample(pool, min(args.per_benchmark, len(pool))):
+            item = items[k]
             for variant, make in (("verbatim", lambda t: t), ("normalized", lambda t: normalized_variant(t, rng)),
                                   ("edited", lambda t: edited_variant(t, rng))):
                 planted[variant].append((spec.name, plant(hosts[h % len(hosts)], make(item.text), rng)))
+                planted_item[variant].append(k)
                 h += 1
     clean = {"wikipedia": wiki, "web": web}
 
     tmp = tempfile.mkdtemp(prefix="decont-")
     dt = datatrove_filter(items, 8, tmp)
-    results: dict[str, Any] = {"hosts": {"wikipedia": len(wiki), "web": len(web)},
+    results: dict[str, Any] = {"argv": sys.argv[1:], "hosts": {"wikipedia": len(wiki), "web": len(web)},
                                "planted_per_variant": {k: len(v) for k, v in planted.items()}, "configs": {}}
     by_id = {(it.benchmark, it.item_id): it.text for it in items}
     runners = {name: (lambda texts, s=s: run_step(s, texts)) for name, s in steps.items()}
-    runners["datatrove NGramsDecontFilter (word 8, any n-gram)"] = lambda texts: run_datatrove(dt, texts)
+    if args.datatrove_recall:
+        runners["datatrove NGramsDecontFilter (word 8, any n-gram)"] = lambda texts: run_datatrove(dt, texts)
     for name, runner in runners.items():
-        row: dict[str, Any] = {"recall": {}, "recall_by_benchmark": {}, "false_positives": {}}
+        row: dict[str, Any] = {"recall": {}, "recall_searched": {}, "searched": {}, "recall_by_benchmark": {},
+                               "false_positives": {}}
+        # items the step indexes: at least `min_item_ngrams` n-grams (shorter ones are skipped and counted by design)
+        indexed = steps[name].index.item_grams > 0 if name in steps else None
         for variant, docs in planted.items():
             flags = runner([t for _, t in docs])
             hits = [bool(f) and bench in f for (bench, _), f in zip(docs, flags)]
             row["recall"][variant] = sum(hits) / len(hits)
+            if indexed is not None:
+                searched = [hit for hit, k in zip(hits, planted_item[variant]) if indexed[k]]
+                row["searched"][variant] = len(searched)
+                row["recall_searched"][variant] = sum(searched) / len(searched) if searched else None
             by: dict[str, list[bool]] = {}
             for (bench, _), hit in zip(docs, hits):
                 by.setdefault(bench, []).append(hit)
@@ -271,24 +289,37 @@ def main() -> None:
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "decontaminate.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
-    (out / "decontaminate.md").write_text(render(results), encoding="utf-8")
+    name = "decontaminate_quick" if args.quick else "decontaminate"  # a quick run never replaces the recorded one
+    (out / f"{name}.json").write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
+    (out / f"{name}.md").write_text(render(results), encoding="utf-8")
     print(json.dumps(results, ensure_ascii=False))
 
 
 def render(r: dict[str, Any]) -> str:
     lines = ["# Decontamination: recall on planted benchmark items, false positives on clean text, speed", "",
-             "Command: `.venv/bin/python bench/decontaminate.py` (see its docstring for what is planted where).", "",
+             "Command: `" + " ".join([".venv/bin/python bench/decontaminate.py", *r.get("argv", [])])
+             + "` (see its docstring for what is planted where).", "",
              f"Hosts: {r['hosts']['wikipedia']} jawiki pages, {r['hosts']['web']} ABEJA-CC-JA web documents; "
              f"{r['planted_per_variant']['verbatim']} planted documents per variant.", "",
              "| matcher | recall verbatim | recall normalized | recall edited (1 char in 15) | "
              "flagged clean Wikipedia | flagged clean web |", "|---|---:|---:|---:|---:|---:|"]
+    searched_lines = ["", "Recall over the planted items the step searches (at least `min_item_ngrams` = 3 n-grams, "
+                      "i.e. 15 characters at char 13, 10 words at word 8; shorter items are skipped by design and counted as "
+                      "`short_items:<benchmark>`):", "",
+                      "| matcher | items searched (of planted) | recall verbatim | recall normalized | recall edited |",
+                      "|---|---:|---:|---:|---:|"]
+    for name, row in r["configs"].items():
+        if row.get("recall_searched"):
+            rs = row["recall_searched"]
+            searched_lines.append(f"| {name} | {row['searched']['verbatim']}/{r['planted_per_variant']['verbatim']} | "
+                                  f"{rs['verbatim']:.1%} | {rs['normalized']:.1%} | {rs['edited']:.1%} |")
     for name, row in r["configs"].items():
         fp = row["false_positives"]
         lines.append(f"| {name} | {row['recall']['verbatim']:.1%} | {row['recall']['normalized']:.1%} | "
                      f"{row['recall']['edited']:.1%} | {fp['wikipedia']['false']}/{fp['wikipedia']['documents']} "
                      f"({fp['wikipedia']['rate']:.2%}; +{fp['wikipedia']['real_overlaps']} real) | "
                      f"{fp['web']['false']}/{fp['web']['documents']} ({fp['web']['rate']:.2%}; +{fp['web']['real_overlaps']} real) |")
+    lines += searched_lines
     lines += ["", "Recall by benchmark (normalized variant):", "",
               "| matcher | " + " | ".join(next(iter(r["configs"].values()))["recall_by_benchmark"]["normalized"]) + " |",
               "|---|" + "---:|" * len(next(iter(r["configs"].values()))["recall_by_benchmark"]["normalized"])]

@@ -13,7 +13,10 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass
@@ -106,16 +109,50 @@ def split_examples(
     return train, test
 
 
-def evaluate(truth: list[str], predicted: list[str]) -> dict[str, Any]:
-    """Accuracy, balanced accuracy (mean per-label recall) and the confusion table {true: {predicted: n}}."""
+def _balanced(truth: np.ndarray, predicted: np.ndarray, labels: list[str]) -> float:
+    import numpy as np
+
+    recalls = [np.mean(predicted[truth == t] == t) for t in labels if np.any(truth == t)]
+    return float(np.mean(recalls)) if recalls else 0.0
+
+
+def evaluate(truth: list[str], predicted: list[str], rounds: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Accuracy, balanced accuracy (mean per-label recall) with a 95 % bootstrap interval (``rounds`` resamples of
+    the examples, a fixed seed: the same input gives the same interval) and the confusion table
+    {true: {predicted: n}}."""
     labels = sorted(set(truth) | set(predicted))
     table = {t: {p: 0 for p in labels} for t in labels}
     for t, p in zip(truth, predicted):
         table[t][p] += 1
     recalls = [table[t][t] / sum(table[t].values()) for t in sorted(set(truth))]
     correct = sum(table[t][t] for t in labels)
-    return {"n": len(truth), "accuracy": correct / len(truth) if truth else 0.0,
-            "balanced_accuracy": sum(recalls) / len(recalls) if recalls else 0.0, "confusion": table}
+    result = {"n": len(truth), "accuracy": correct / len(truth) if truth else 0.0,
+              "balanced_accuracy": sum(recalls) / len(recalls) if recalls else 0.0, "confusion": table}
+    if truth and rounds:
+        import numpy as np
+
+        t, p = np.asarray(truth), np.asarray(predicted)
+        rng = np.random.default_rng(seed)
+        draws = [_balanced(t[i], p[i], sorted(set(truth))) for i in rng.integers(0, len(t), (rounds, len(t)))]
+        result["balanced_accuracy_ci95"] = [float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))]
+    return result
+
+
+def calibration(truth: list[str], scores: list[float], positive: str, bins: int = 10) -> dict[str, Any]:
+    """Reliability table of P(positive): per equal-width score bin, the mean score and the share truly positive;
+    ECE = the count-weighted mean gap."""
+    import numpy as np
+
+    s, y = np.asarray(scores, dtype=np.float64), np.asarray([t == positive for t in truth], dtype=np.float64)
+    which = np.minimum((s * bins).astype(int), bins - 1)
+    rows = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            rows.append({"bin": [b / bins, (b + 1) / bins], "n": int(mask.sum()),
+                         "mean_score": float(s[mask].mean()), "positive_rate": float(y[mask].mean())})
+    ece = sum(r["n"] * abs(r["mean_score"] - r["positive_rate"]) for r in rows) / max(len(s), 1)
+    return {"positive": positive, "bins": rows, "ece": float(ece)}
 
 
 def rule_predictor(preset: str, overrides: dict[str, Any], keep_label: str, drop_label: str) -> Callable[[str], str]:

@@ -208,6 +208,7 @@ BUILTIN_STEP_MODULES = [
     "jacorpus.corpus.dedup.steps",
     "jacorpus.corpus.dedup.sentence_dedup",
     "jacorpus.corpus.decontaminate",
+    "jacorpus.corpus.perplexity",
 ]
 
 
