@@ -25,15 +25,21 @@ class Ledger:
         self.steps: dict[str, Counter[str]] = defaultdict(Counter)
         self.errors: list[dict[str, Any]] = []
         self.errors_omitted = 0
+        # the funnel in pipeline order: documents and characters leaving the sources (-1) and each recipe step
+        # (its index in the recipe), so a card can show where text went, edits included
+        self.flow: dict[int, list[int]] = {}
+        self.chars: Counter[str] = Counter()  # characters read (as the sources made the documents) and kept
         # the task's drop sink when output.keep_dropped is on: receives (doc, "step:reason", extra)
         self.on_drop = on_drop
 
     def read(self, doc: Document) -> None:
         self.read_count += 1
+        self.chars["read"] += len(doc.text or "")
         self.sources[doc.metadata.get("source", "?")]["read"] += 1
 
     def kept(self, doc: Document) -> None:
         self.kept_count += 1
+        self.chars["kept"] += len(doc.text or "")
         self.sources[doc.metadata.get("source", "?")]["kept"] += 1
 
     def drop(self, doc: Document, step: str, reason: str, **extra: Any) -> None:
@@ -44,6 +50,12 @@ class Ledger:
         self.sources[doc.metadata.get("source", "?")][f"dropped:{key}"] += 1  # per source x reason
         if self.on_drop is not None:
             self.on_drop(doc, key, extra)
+
+    def passed(self, position: int, doc: Document) -> None:
+        """A document left the step at ``position`` of the pipeline (-1: the sources) and goes on."""
+        counts = self.flow.setdefault(position, [0, 0])
+        counts[0] += 1
+        counts[1] += len(doc.text or "")
 
     def count(self, step: str, key: str, n: int = 1) -> None:
         """Free-form per-step counters (e.g. PII masks by type)."""
@@ -65,6 +77,8 @@ class Ledger:
             "steps": {k: dict(v) for k, v in self.steps.items()},
             "errors": list(self.errors),
             "errors_omitted": self.errors_omitted,
+            "flow": {str(k): list(v) for k, v in sorted(self.flow.items())},
+            "chars": dict(self.chars),
         }
 
 
@@ -73,6 +87,8 @@ def merge_ledgers(parts: list[dict[str, Any]]) -> dict[str, Any]:
     dropped: Counter[str] = Counter()
     sources: dict[str, Counter[str]] = defaultdict(Counter)
     steps: dict[str, Counter[str]] = defaultdict(Counter)
+    flow: dict[int, list[int]] = {}
+    chars: Counter[str] = Counter()
     out: dict[str, Any] = {"read": 0, "kept": 0, "errors": [], "errors_omitted": 0}
     for part in parts:
         out["read"] += part["read"]
@@ -84,9 +100,16 @@ def merge_ledgers(parts: list[dict[str, Any]]) -> dict[str, Any]:
             sources[name].update(counts)
         for name, counts in part["steps"].items():
             steps[name].update(counts)
+        for position, (docs, n_chars) in part.get("flow", {}).items():
+            counts = flow.setdefault(int(position), [0, 0])
+            counts[0] += docs
+            counts[1] += n_chars
+        chars.update(part.get("chars", {}))
     out["dropped"] = dict(sorted(dropped.items()))
     out["sources"] = {k: dict(sorted(v.items())) for k, v in sorted(sources.items())}
     out["steps"] = {k: dict(sorted(v.items())) for k, v in sorted(steps.items())}
+    out["flow"] = {k: flow[k] for k in sorted(flow)}
+    out["chars"] = {"read": chars["read"], "kept": chars["kept"]}
     return out
 
 

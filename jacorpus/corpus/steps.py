@@ -82,6 +82,9 @@ class JaStep(PipelineStep):
     is_global: ClassVar[bool] = False
     # expensive per-document work (Sudachi-based rules): a document over this many seconds is dropped as "timeout"
     max_record_seconds: ClassVar[float | None] = None
+    # where the step sits in the recipe's pipeline (set by the plan; the sources' reader is -1): the documents and
+    # characters it passes on are counted there, for the funnel in pipeline order. None: not counted
+    flow_position: int | None = None
 
     def __init__(self, options: StepOptions | None = None, base_dir: str = ".") -> None:
         super().__init__()
@@ -107,8 +110,15 @@ class JaStep(PipelineStep):
         once, here, for every step."""
         options = self.options
         if getattr(options, "sources", None) is None and getattr(options, "skip_sources", None) is None:
-            return self.run(data, rank, world_size)
-        return self.run_scoped(data, rank, world_size)
+            out = self.run(data, rank, world_size)
+        else:
+            out = self.run_scoped(data, rank, world_size)
+        return out if self.flow_position is None or out is None else self.counted(out)
+
+    def counted(self, docs: DocumentsPipeline) -> DocumentsPipeline:
+        for doc in docs:
+            self.ledger.passed(self.flow_position, doc)
+            yield doc
 
     def run_scoped(self, data: DocumentsPipeline, rank: int, world_size: int) -> DocumentsPipeline:
         """``run`` on the documents in scope; the others are held and re-emitted in input order. A task reads one

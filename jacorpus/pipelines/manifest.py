@@ -34,6 +34,21 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def pipeline_flow(recipe, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The funnel in pipeline order: read, what the sources pass on, what leaves each step, kept; documents and
+    characters at each point (a step that edits text changes the characters without dropping documents)."""
+    flow = summary["flow"]
+    rows = [{"stage": "read", "documents": summary["read"], "characters": summary["chars"]["read"]},
+            {"stage": "sources", "documents": flow.get(-1, [0, 0])[0], "characters": flow.get(-1, [0, 0])[1]}]
+    for position, entry in enumerate(recipe.steps):
+        (name, options), = entry.items()
+        scope = {k: (options or {})[k] for k in ("sources", "skip_sources") if (options or {}).get(k) is not None}
+        docs, chars = flow.get(position, [0, 0])  # absent: no document left this step
+        rows.append({"stage": name, "step": position, **scope, "documents": docs, "characters": chars})
+    rows.append({"stage": "kept", "documents": summary["kept"], "characters": summary["chars"]["kept"]})
+    return rows
+
+
 def finalize(plan, engine: str) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
     for stage in plan.stages:
@@ -78,11 +93,15 @@ def finalize(plan, engine: str) -> dict[str, Any]:
         "errors_omitted": summary["errors_omitted"],
         "sources": summary["sources"],
         "steps": summary["steps"],
+        "characters": summary["chars"],
+        "flow": pipeline_flow(plan.recipe, summary),
         "shards": shards,
         "dropped_shards": dropped_shards,
         "format": fmt,
         "tasks": plan.tasks,
         "recipe": plan.recipe.as_dict(),
+        # where relative paths of the recipe start; `jacorpus publish` names inputs from here and never uploads it
+        "recipe_dir": os.path.abspath(plan.recipe.base_dir),
         "versions": library_versions(),
     }
     atomic_write_text(os.path.join(plan.output_dir, "manifest.json"), json.dumps(manifest, ensure_ascii=False, indent=2))

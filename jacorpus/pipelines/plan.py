@@ -35,6 +35,7 @@ class RecipeReader(JaStep):
 
     name = "read"
     type = "📖 - READER"
+    flow_position = -1  # what the sources pass on (read minus their own drops) heads the funnel
 
     def __init__(self, sources: list[Source]) -> None:
         super().__init__()
@@ -137,10 +138,12 @@ def build_sources(recipe: Recipe) -> list[Source]:
 
 def build_steps(recipe: Recipe) -> list[JaStep]:
     steps = []
-    for entry in recipe.steps:
+    for position, entry in enumerate(recipe.steps):
         (name, options), = entry.items()
         cls = find_step_type(name)
-        steps.append(cls(cls.Options.model_validate(options or {}), base_dir=recipe.base_dir))
+        step = cls(cls.Options.model_validate(options or {}), base_dir=recipe.base_dir)
+        step.flow_position = position  # the funnel counts what leaves each recipe step
+        steps.append(step)
     return steps
 
 
@@ -167,7 +170,9 @@ def build_plan(recipe: Recipe, output_dir: str | None = None) -> Plan:
         head = reader if k == 0 else ShardReader(os.path.join(out, WORK, f"stage{k - 1}"), list(fields))
         if k > 0:
             # the global step's per-document part (e.g. drop the duplicates it found) opens the next stage
-            segment = [globals_[k - 1].apply_step(os.path.join(out, WORK, f"global{k - 1}"))] + segment
+            apply = globals_[k - 1].apply_step(os.path.join(out, WORK, f"global{k - 1}"))
+            apply.flow_position = globals_[k - 1].flow_position
+            segment = [apply] + segment
         writer = ShardWriter(
             stage_dir,
             fields,

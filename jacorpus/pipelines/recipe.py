@@ -33,6 +33,8 @@ class SourceSpec(BaseModel):
     paths: list[str] = Field(min_length=1)
     # SPDX-style id as the Hub knows it (cc-by-sa-4.0, cc-by-4.0, odc-by, ...): goes into the dataset card
     license: str | None = None
+    # the Hub dataset these files come from (e.g. range3/cc100-ja): the dataset card lists it in source_datasets
+    hub_dataset: str | None = Field(None, pattern=r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
     # a source that may match no file / yield no record (otherwise that is an error, see pipelines/inputs.py)
     allow_empty: bool = False
 
@@ -68,7 +70,8 @@ class Recipe(BaseModel):
     # the dataset card's license when sources differ (`license: other`): a name and a link for people to read
     license_name: str | None = None
     license_link: str | None = None
-    # published data names input files relative to this folder (default: each source's own common folder)
+    # published data (the card's Parquet, the manifest `jacorpus publish` uploads) names input files relative to this
+    # folder (relative to the recipe's); default: the recipe folder, else each source's common root (publish/public_paths.py)
     origin_root: str | None = None
     # set by load_recipe, not by the YAML
     base_dir: str = Field(default=".", exclude=True)

@@ -1,9 +1,11 @@
 """`jacorpus card DIR`: a Hugging Face dataset card (README.md) for a finished corpus output.
 
 The YAML header is built with ``huggingface_hub.DatasetCardData`` and points ``configs`` at Parquet files under
-``DIR/data/`` (converted from the Arrow shards, which the Hub's viewer and ``load_dataset`` read directly), so
-``datasets.load_dataset(DIR)`` loads exactly the manifest's rows. The body is for people: sources and licenses, the
-funnel, dedup statistics, distributions, samples, the exact recipe and library versions, and limitations.
+``DIR/data/`` (the shards coalesced into size-bounded files, ``hub_parquet.py``, which the Hub's viewer and
+``load_dataset`` read directly), so ``datasets.load_dataset(DIR)`` loads exactly the manifest's rows. The body is for
+people: sources and licenses, the funnel in pipeline order (documents and characters), drops per source and reason,
+dedup statistics, distributions, samples, the exact recipe and library versions, and limitations. Inputs are named
+without machine paths (``public_paths.py``), in the Parquet ``origin`` column as in the recipe shown.
 """
 
 from __future__ import annotations
@@ -11,13 +13,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 
-from jacorpus.foundation.atomic_files import atomic_output
 from jacorpus.foundation.finished_corpus import load_manifest
 from jacorpus.publish import plots
+from jacorpus.publish.hub_parquet import DEFAULT_MAX_FILE_BYTES, export_parquet
+from jacorpus.publish.public_paths import PublicNames
 from jacorpus.publish.stats import corpus_stats
 
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
@@ -49,55 +50,89 @@ def card_license(licenses: dict[str, str | None]) -> tuple[str, list[str]]:
     return (distinct[0] if len(distinct) == 1 else "other"), notes
 
 
-def export_parquet(directory: str, manifest: dict[str, Any]) -> list[str]:
-    """Parquet copies of the Arrow shards under data/ (what the Hub serves); returns paths relative to DIR."""
-    if manifest["format"] == "parquet":
-        return [s["file"] for s in manifest["shards"]]
-    out_dir = os.path.join(directory, "data")
-    os.makedirs(out_dir, exist_ok=True)
-    shards = [s for s in manifest["shards"] if s["rows"] or len(manifest["shards"]) == 1]
-    names = []
-    for i, shard in enumerate(shards):
-        name = f"data/train-{i:05d}-of-{len(shards):05d}.parquet"
-        target = os.path.join(directory, name)
-        if not os.path.exists(target):
-            with pa.memory_map(os.path.join(directory, shard["file"])) as source:
-                table = pa.ipc.open_stream(source).read_all()
-            with atomic_output(target) as tmp:
-                pq.write_table(table, tmp)
-        names.append(name)
-    return names
+def card_metadata_license(manifest: dict[str, Any], license_id: str) -> tuple[dict[str, str], list[str]]:
+    """``license: other`` needs ``license_name`` and ``license_link`` (the recipe's keys of those names) for the Hub
+    to show people what the license is."""
+    if license_id != "other":
+        return {}, []
+    recipe = manifest["recipe"]
+    fields = {k: recipe[k] for k in ("license_name", "license_link") if recipe.get(k)}
+    missing = [k for k in ("license_name", "license_link") if k not in fields]
+    notes = [f"the card's license is `other`: set {' and '.join(f'`{k}:`' for k in missing)} in the recipe"] if missing else []
+    return fields, notes
+
+
+def hub_datasets(manifest: dict[str, Any]) -> list[str] | None:
+    """Hub dataset ids the recipe's sources name (``hub_dataset:``); local files are not Hub datasets."""
+    ids = sorted({s["hub_dataset"] for s in manifest["recipe"]["sources"] if s.get("hub_dataset")})
+    return ids or None
+
+
+def step_label(row: dict[str, Any]) -> str:
+    scope = (f" ({', '.join(row['sources'])})" if row.get("sources") else
+             f" (all but {', '.join(row['skip_sources'])})" if row.get("skip_sources") else "")
+    return f"{row['step'] + 1}. {row['stage']}{scope}"
+
+
+def funnel_rows(manifest: dict[str, Any]) -> list[tuple[str, int, int | None]]:
+    """(stage, documents, characters) in pipeline order: read, what the sources pass on, each step, kept. Outputs
+    of older runs (no ``flow`` in the manifest) give read, drops by reason, kept, without characters."""
+    if "flow" in manifest:
+        return [(step_label(r) if "step" in r else r["stage"], r["documents"], r["characters"]) for r in manifest["flow"]]
+    rows = [("read", manifest["read"], None)]
+    rows += [(f"dropped: `{reason}`", count, None) for reason, count in manifest["dropped"].items()]
+    return rows + [("kept", manifest["kept"], None)]
 
 
 def funnel_table(manifest: dict[str, Any]) -> str:
-    read = manifest["read"] or 1
-    rows = ["| stage | documents | share |", "|---|---:|---:|", f"| read | {manifest['read']:,} | 100% |"]
-    for reason, count in sorted(manifest["dropped"].items(), key=lambda kv: -kv[1]):
-        rows.append(f"| dropped: `{reason}` | {count:,} | {100 * count / read:.1f}% |")
-    rows.append(f"| **kept** | **{manifest['kept']:,}** | {100 * manifest['kept'] / read:.1f}% |")
-    rows += ["", "| source | read | kept | dropped |", "|---|---:|---:|---:|"]
+    rows = funnel_rows(manifest)
+    read_docs, read_chars = rows[0][1] or 1, rows[0][2] or 1
+    lines = ["| stage | documents | share | characters | share |", "|---|---:|---:|---:|---:|"]
+    for k, (stage, docs, chars) in enumerate(rows):
+        bold = "**" if k in (0, len(rows) - 1) else ""
+        lines.append(f"| {bold}{stage}{bold} | {docs:,} | {100 * docs / read_docs:.1f}% | "
+                     + (f"{chars:,} | {100 * chars / read_chars:.1f}% |" if chars is not None else "| |"))
+    return "\n".join(lines)
+
+
+def drops_by_source(manifest: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """source -> {step:reason -> documents dropped} from the manifest's per-source counters."""
+    return {name: {k.removeprefix("dropped:"): v for k, v in counts.items() if k.startswith("dropped:")}
+            for name, counts in manifest["sources"].items()}
+
+
+def source_table(manifest: dict[str, Any]) -> str:
+    rows = ["| source | read | kept | dropped | drops by reason |", "|---|---:|---:|---:|---|"]
     for name, c in manifest["sources"].items():
-        rows.append(f"| {name} | {c.get('read', 0):,} | {c.get('kept', 0):,} | {c.get('dropped', 0):,} |")
+        reasons = sorted(drops_by_source(manifest)[name].items(), key=lambda kv: (-kv[1], kv[0]))
+        detail = ", ".join(f"`{reason}` {count:,}" for reason, count in reasons) or "-"
+        rows.append(f"| {name} | {c.get('read', 0):,} | {c.get('kept', 0):,} | {c.get('dropped', 0):,} | {detail} |")
     return "\n".join(rows)
 
 
-def build_card(directory: str, pretty_name: str | None = None) -> tuple[str, list[str]]:
+def build_card(directory: str, pretty_name: str | None = None,
+               max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str, list[str]]:
     from huggingface_hub import DatasetCard, DatasetCardData
 
     manifest = load_manifest(directory)
     stats = corpus_stats(directory)
     licenses = source_licenses(manifest)
     license_id, notes = card_license(licenses)
-    data_files = export_parquet(directory, manifest)
+    license_fields, license_notes = card_metadata_license(manifest, license_id)
+    notes += license_notes
+    names = PublicNames.of_manifest(manifest)  # the card names inputs without machine paths
+    recipe = names.public_recipe()
+    data_files = export_parquet(directory, manifest, max_file_bytes)
     plot_dir = plots.plot_dir(directory)
-    figures = [plots.funnel_plot(manifest, os.path.join(plot_dir, "funnel.png")),
-               plots.length_histogram(stats.lengths, os.path.join(plot_dir, "lengths.png"))]
+    plots.funnel_plot(manifest["name"], funnel_rows(manifest), os.path.join(plot_dir, "funnel.png"))
+    plots.source_drops_plot(manifest["sources"], drops_by_source(manifest), os.path.join(plot_dir, "drops.png"))
+    plots.length_histogram(stats.lengths, os.path.join(plot_dir, "lengths.png"))
     if stats.cluster_sizes:
-        figures.append(plots.cluster_size_plot(stats.cluster_sizes, os.path.join(plot_dir, "dedup_clusters.png")))
-    sources = manifest["recipe"]["sources"]
+        plots.cluster_size_plot(stats.cluster_sizes, os.path.join(plot_dir, "dedup_clusters.png"))
+    sources = recipe["sources"]
     data = DatasetCardData(
-        language=["ja"], license=license_id, size_categories=[size_category(manifest["kept"])],
-        task_categories=["text-generation", "fill-mask"], source_datasets=sorted(licenses),
+        language=["ja"], license=license_id, **license_fields, size_categories=[size_category(manifest["kept"])],
+        task_categories=["text-generation", "fill-mask"], source_datasets=hub_datasets(manifest),
         pretty_name=pretty_name or manifest["name"], multilinguality=["monolingual"],
         configs=[{"config_name": "default", "data_files": [{"split": "train", "path": data_files}]}],
     )
@@ -108,10 +143,14 @@ def build_card(directory: str, pretty_name: str | None = None) -> tuple[str, lis
         f"{manifest['kept']:,} documents, {summary.get('total_chars', 0):,} characters.", "",
         "```python", "from datasets import load_dataset", 'ds = load_dataset("<this repo>", split="train")', "```", "",
         "## Sources and licenses", "", "| source | type | license | inputs |", "|---|---|---|---|",
-        *[f"| {name} | {s['type']} | {licenses[name] or 'unknown'} | {', '.join(os.path.basename(p) for p in s['paths'])} |"
+        *[f"| {name} | {s['type']} | {licenses[name] or 'unknown'} | {', '.join(f'`{p}`' for p in s['paths'])} |"
           for name, s in zip(licenses, sources)], "",
         *([f"> **Warning:** {n}" for n in notes] + [""] if notes else []),
-        "## Processing funnel", "", funnel_table(manifest), "", "![funnel](plots/funnel.png)", "",
+        "## Processing funnel", "",
+        "Documents and characters left after each stage, in pipeline order (a step that edits text changes the "
+        "characters without dropping documents):", "", funnel_table(manifest), "", "![funnel](plots/funnel.png)", "",
+        "Per source, with the documents dropped by each step and reason (`step:reason`):", "", source_table(manifest), "",
+        "![drops per source](plots/drops.png)", "",
         "## Deduplication", "", dedup_section(manifest, stats), "",
         "## Distributions", "",
         "| length (chars) | mean | p5 | median | p95 | max |", "|---|---:|---:|---:|---:|---:|",
@@ -122,7 +161,7 @@ def build_card(directory: str, pretty_name: str | None = None) -> tuple[str, lis
         "![lengths](plots/lengths.png)", "", "## Sample documents", "",
         *[f"- `{s['id']}` ({s['source']}): {s['text'][:200].replace(chr(10), ' ')}…" for s in stats.samples], "",
         "## Personal information and limitations", "", limitations(manifest), "",
-        "## Reproduce", "", "Recipe:", "", "```yaml", yaml.safe_dump(manifest["recipe"], allow_unicode=True, sort_keys=False).strip(), "```", "",
+        "## Reproduce", "", "Recipe:", "", "```yaml", yaml.safe_dump(recipe, allow_unicode=True, sort_keys=False).strip(), "```", "",
         "Library versions:", "", "| library | version |", "|---|---|",
         *[f"| {k} | {v} |" for k, v in manifest["versions"].items()], "",
     ]
@@ -155,10 +194,11 @@ def limitations(manifest: dict[str, Any]) -> str:
             f"{len(manifest['errors'])} input fault(s) were recorded in manifest.json.")
 
 
-def write_card(directory: str, pretty_name: str | None = None) -> tuple[str, list[str]]:
+def write_card(directory: str, pretty_name: str | None = None,
+               max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[str, list[str]]:
     from huggingface_hub import DatasetCard
 
-    text, notes = build_card(directory, pretty_name)
+    text, notes = build_card(directory, pretty_name, max_file_bytes)
     path = os.path.join(directory, "README.md")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -1,5 +1,9 @@
 """`jacorpus publish`: upload a corpus, tokenizer or model folder to the Hugging Face Hub.
 
+A corpus is uploaded from a staging folder, ``DIR/.jacorpus/hub/``: hard links to the card, plots and Parquet files
+``jacorpus card`` wrote, and a copy of ``manifest.json`` whose recipe and errors name inputs without machine paths
+(``public_paths.py``). The folder stays between calls, so ``upload_large_folder`` resumes an interrupted upload.
+
 The token comes from ``HF_TOKEN`` or the user's saved login and is handed to huggingface_hub only: it is never
 printed, logged or written. ``--dry-run`` lists what would be uploaded and touches no network.
 """
@@ -7,21 +11,28 @@ printed, logged or written. ``--dry-run`` lists what would be uploaded and touch
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
+import shutil
 from dataclasses import dataclass
 
-# a corpus folder uploads its card, plots, manifest and Parquet data; Arrow shards and work files stay local
+# a corpus folder uploads its card, plots, manifest (the public copy) and Parquet data; shards (Arrow or Parquet,
+# with local origins) and work files stay local
 IGNORE = {
-    "dataset": [".jacorpus/*", "shard-*.arrow", "dropped/*", "state.json", "dataset_info.json", "*.tmp"],
+    "dataset": [".jacorpus/*", "shard-*", "dropped/*", "state.json", "dataset_info.json", "*.tmp", "manifest.json"],
     "model": ["checkpoints/*", "*.tmp", "global_step*/*"],
     "tokenizer": ["*.tmp"],
 }
 
 
+STAGING = os.path.join(".jacorpus", "hub")
+
+
 @dataclass
 class UploadFile:
-    path: str  # relative to the folder
+    path: str  # in the repo
     size: int
+    local: str = ""  # the file uploaded
 
 
 class PublishError(RuntimeError):
@@ -39,8 +50,49 @@ def planned_files(folder: str, repo_type: str) -> list[UploadFile]:
         for name in names:
             rel = os.path.relpath(os.path.join(root, name), folder).replace(os.sep, "/")
             if not any(fnmatch.fnmatch(rel, p) for p in patterns):
-                files.append(UploadFile(rel, os.path.getsize(os.path.join(root, name))))
+                local = os.path.join(root, name)
+                files.append(UploadFile(rel, os.path.getsize(local), local))
+    if repo_type == "dataset" and os.path.exists(os.path.join(folder, "manifest.json")):
+        files.append(public_manifest_file(folder))
     return sorted(files, key=lambda f: f.path)
+
+
+def public_manifest_file(folder: str) -> UploadFile:
+    from jacorpus.foundation.atomic_files import atomic_write_text
+    from jacorpus.foundation.finished_corpus import load_manifest
+    from jacorpus.publish.public_paths import PublicNames
+
+    manifest = load_manifest(folder)
+    public = PublicNames.of_manifest(manifest).public_manifest(manifest)
+    path = os.path.join(folder, STAGING + ".manifest.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    atomic_write_text(path, json.dumps(public, ensure_ascii=False, indent=2), fsync=False)
+    return UploadFile("manifest.json", os.path.getsize(path), path)
+
+
+def stage(folder: str, files: list[UploadFile]) -> str:
+    """The upload folder for a corpus: hard links (copies across file systems) of ``files`` at their repo paths;
+    anything else there from an earlier call is removed (the upload cache, ``.cache/``, is kept)."""
+    staging = os.path.join(folder, STAGING)
+    wanted = {f.path for f in files}
+    for root, dirs, names in os.walk(staging):
+        rel_root = os.path.relpath(root, staging).replace(os.sep, "/")
+        if rel_root == ".cache" or rel_root.startswith(".cache/"):
+            continue
+        for name in names:
+            rel = name if rel_root == "." else f"{rel_root}/{name}"
+            if rel not in wanted:
+                os.remove(os.path.join(root, name))
+    for f in files:
+        target = os.path.join(staging, f.path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.exists(target):
+            os.remove(target)
+        try:
+            os.link(f.local, target)
+        except OSError:
+            shutil.copy2(f.local, target)
+    return staging
 
 
 def publish(folder: str, repo_id: str, repo_type: str = "dataset", private: bool = False,
@@ -53,6 +105,8 @@ def publish(folder: str, repo_id: str, repo_type: str = "dataset", private: bool
         raise PublishError("no Hugging Face token: set HF_TOKEN or run `hf auth login`")
     api = HfApi(token=token)
     patterns = IGNORE.get(repo_type, [])
+    if repo_type == "dataset":  # upload the staged view: public manifest, no local work files
+        folder, patterns = stage(folder, planned_files(folder, repo_type)), ["*.tmp"]
     try:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         if revision:

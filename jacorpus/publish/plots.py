@@ -24,17 +24,47 @@ def _save(plt, fig, path: str) -> str:
     return path
 
 
-def funnel_plot(manifest: dict[str, Any], path: str) -> str:
+def funnel_plot(name: str, rows: list[tuple[str, int, int | None]], path: str) -> str:
+    """Documents and characters after each stage, top to bottom in pipeline order (read ... kept)."""
     plt = _pyplot()
-    labels = ["read"] + [f"- {k}" for k in manifest["dropped"]] + ["kept"]
-    values = [manifest["read"]] + list(manifest["dropped"].values()) + [manifest["kept"]]
-    colors = ["#4c72b0"] + ["#c44e52"] * len(manifest["dropped"]) + ["#55a868"]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.2))
-    ax.barh(labels[::-1], values[::-1], color=colors[::-1])
-    for y, v in enumerate(values[::-1]):
-        ax.text(v, y, f" {v:,}", va="center", fontsize=8)
-    ax.set_xlabel("documents")
-    ax.set_title(f"{manifest['name']}: funnel")
+    labels = [stage for stage, _, _ in rows]
+    with_chars = all(chars is not None for _, _, chars in rows)
+    panels = [("documents", [docs for _, docs, _ in rows])]
+    if with_chars:
+        panels.append(("characters", [chars for _, _, chars in rows]))
+    colors = ["#4c72b0"] + ["#8c8c8c"] * (len(rows) - 2) + ["#55a868"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 0.42 * len(rows) + 1.4), sharey=True,
+                             squeeze=False)
+    for ax, (unit, values) in zip(axes[0], panels):
+        y = list(range(len(rows)))[::-1]  # first stage on top
+        ax.barh(y, values, color=colors)
+        for yy, v in zip(y, values):
+            ax.text(v, yy, f" {v:,}", va="center", fontsize=7)
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_xlabel(unit)
+        ax.set_xlim(0, max(values + [1]) * 1.25)
+    fig.suptitle(f"{name}: funnel in pipeline order")
+    return _save(plt, fig, path)
+
+
+def source_drops_plot(sources: dict[str, dict[str, int]], drops: dict[str, dict[str, int]], path: str) -> str:
+    """One bar per source: kept, then its drops stacked by step:reason."""
+    plt = _pyplot()
+    names = list(sources)
+    reasons = sorted({r for per in drops.values() for r in per}, key=lambda r: -sum(d.get(r, 0) for d in drops.values()))
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) + 1.6 + 0.18 * len(reasons)))
+    y = list(range(len(names)))[::-1]
+    left = [sources[n].get("kept", 0) for n in names]
+    ax.barh(y, left, color="#3a3a3a", label="kept")
+    palette = [plt.get_cmap("tab20")(k) for k in range(20) if k not in (4, 5, 14, 15)]  # no green, no grey
+    for k, reason in enumerate(reasons):
+        values = [drops[n].get(reason, 0) for n in names]
+        ax.barh(y, values, left=left, color=palette[k % len(palette)], label=reason)
+        left = [a + b for a, b in zip(left, values)]
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel("documents read")
+    ax.set_title("kept and dropped per source (step:reason)")
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, frameon=False)
     return _save(plt, fig, path)
 
 

@@ -38,11 +38,11 @@ def test_card_metadata_and_body(corpus):
     assert card.data.language == ["ja"] and card.data.license == "cc0-1.0"
     assert manifest["kept"] == 716  # 709 neko paragraphs + 7 law versions
     assert card.data.size_categories == [size_category(manifest["kept"])] == ["n<1K"]
-    assert card.data.source_datasets == ["laws", "neko"]
+    assert card.data.source_datasets is None  # local files, no Hub dataset named in the recipe
     text = card.text
-    assert f"| **kept** | **{manifest['kept']:,}**" in text and "| laws | 7 | 7 | 0 |" in text
+    assert f"| **kept** | {manifest['kept']:,} |" in text and "| laws | 7 | 7 | 0 | - |" in text
     assert "name: card-test" in text and f"| datatrove | {manifest['versions']['datatrove']} |" in text
-    for png in ("funnel.png", "lengths.png"):
+    for png in ("funnel.png", "drops.png", "lengths.png"):
         assert (out / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"plots/{png}" in text
 
@@ -53,8 +53,10 @@ def test_data_loads_through_the_card_as_on_the_hub(corpus, tmp_path):
     hub = tmp_path / "hub"  # what `jacorpus publish` would upload, laid out as the Hub repo would hold it
     for f in planned_files(str(out), "dataset"):
         (hub / f.path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(out / f.path, hub / f.path)
+        shutil.copy(f.local, hub / f.path)
     assert not (hub / "state.json").exists() and not list(hub.glob("shard-*"))
+    # 716 documents in 8 input files (shards) are one Parquet file on the Hub
+    assert len(manifest["shards"]) > 1 and [p.name for p in (hub / "data").iterdir()] == ["train-00000-of-00001.parquet"]
     ds = datasets.load_dataset(str(hub), split="train", cache_dir=str(tmp_path / "hf-cache"))  # no stale cache hit
     assert len(ds) == manifest["kept"]
     assert ds["id"] == datasets.load_from_disk(str(out))["id"]

@@ -1,0 +1,133 @@
+"""The Parquet files a dataset card points at: the corpus' shards coalesced into few size-bounded files, with
+published ``origin`` names (``public_paths.py``).
+
+A run writes at least one shard per input file (one task per file), so a 331-document corpus from 27 files had 27
+tiny shards; the Hub's viewer and ``load_dataset`` are better served by a few files of up to ``max_bytes`` (Arrow
+bytes, before Parquet compression; 500 MB as ``datasets.push_to_hub`` uses). Rows keep the corpus order. Files are
+written under temporary names and renamed when all are complete; earlier ``train-*.parquet`` files are removed.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import Any, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from jacorpus.foundation.atomic_files import temporary_path
+from jacorpus.publish.public_paths import PublicNames
+
+DEFAULT_MAX_FILE_BYTES = 500 * 1000 * 1000
+ROW_GROUP_BYTES = 64 << 20  # rows buffered before a Parquet row group is written (bounds memory)
+
+
+def shard_batches(path: str) -> Iterator[pa.RecordBatch]:
+    if path.endswith(".parquet"):
+        yield from pq.ParquetFile(path).iter_batches()
+        return
+    with pa.memory_map(path) as source:
+        yield from pa.ipc.open_stream(source)
+
+
+def public_batch(batch: pa.RecordBatch, names: PublicNames, cache: dict[tuple[str, str], str]) -> pa.RecordBatch:
+    if "origin" not in batch.schema.names:
+        return batch
+    sources, origins = batch.column("source").to_pylist(), batch.column("origin").to_pylist()
+    public = []
+    for source, origin in zip(sources, origins):
+        if origin is None:
+            public.append(None)
+            continue
+        shown, sep, locator = origin.rpartition("#")
+        key = (source, shown if sep else origin)
+        if key not in cache:
+            cache[key] = names.file(source, key[1])
+        public.append(f"{cache[key]}#{locator}" if sep else cache[key])
+    index = batch.schema.get_field_index("origin")
+    return batch.set_column(index, batch.schema.field(index), pa.array(public, type=pa.string()))
+
+
+class RollingParquet:
+    """Appends batches to temporary Parquet files, a new file past ``max_bytes``; row groups of about
+    ``ROW_GROUP_BYTES``."""
+
+    def __init__(self, out_dir: str, schema: pa.Schema, max_bytes: int) -> None:
+        self.out_dir, self.schema, self.max_bytes = out_dir, schema, max_bytes
+        self.files: list[str] = []
+        self.writer: pq.ParquetWriter | None = None
+        self.file_bytes = self.buffered_bytes = 0
+        self.buffer: list[pa.RecordBatch] = []
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if self.file_bytes + self.buffered_bytes + batch.nbytes > self.max_bytes and (self.buffer or self.file_bytes):
+            self.flush()
+            self.close()
+        self.buffer.append(batch)
+        self.buffered_bytes += batch.nbytes
+        if self.buffered_bytes >= min(ROW_GROUP_BYTES, self.max_bytes):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        if self.writer is None:
+            self.files.append(temporary_path(os.path.join(self.out_dir, f"part-{len(self.files):05d}.parquet")))
+            self.writer = pq.ParquetWriter(self.files[-1], self.schema)
+        self.writer.write_table(pa.Table.from_batches(self.buffer, schema=self.schema))
+        self.file_bytes += self.buffered_bytes
+        self.buffer, self.buffered_bytes = [], 0
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.writer, self.file_bytes = None, 0
+
+    def finish(self) -> list[str]:
+        self.flush()
+        self.close()
+        if not self.files:  # an empty corpus is still one loadable file
+            self.files.append(temporary_path(os.path.join(self.out_dir, "part-00000.parquet")))
+            pq.write_table(self.schema.empty_table(), self.files[-1])
+        return self.files
+
+    def discard(self) -> None:
+        self.close()
+        for path in self.files:
+            if os.path.exists(path):
+                os.remove(path)
+
+
+def export_parquet(directory: str, manifest: dict[str, Any], max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[str]:
+    """Write ``DIR/data/train-XXXXX-of-YYYYY.parquet``; returns their paths relative to DIR."""
+    names = PublicNames.of_manifest(manifest)
+    out_dir = os.path.join(directory, "data")
+    os.makedirs(out_dir, exist_ok=True)
+    shards = [os.path.join(directory, s["file"]) for s in manifest["shards"]]
+    schema = shard_schema(shards[0])  # every shard has the writer's schema (an empty corpus has one empty shard)
+    out = RollingParquet(out_dir, schema, max_bytes)
+    cache: dict[tuple[str, str], str] = {}
+    try:
+        for path in shards:
+            for batch in shard_batches(path):
+                if batch.num_rows:
+                    out.add(public_batch(batch, names, cache))
+        written = out.finish()
+    except BaseException:
+        out.discard()
+        raise
+    final = [f"data/train-{i:05d}-of-{len(written):05d}.parquet" for i in range(len(written))]
+    for stale in glob.glob(os.path.join(glob.escape(out_dir), "train-*.parquet")):
+        if os.path.relpath(stale, directory).replace(os.sep, "/") not in final:
+            os.remove(stale)
+    for tmp, name in zip(written, final):
+        os.replace(tmp, os.path.join(directory, name))
+    return final
+
+
+def shard_schema(path: str) -> pa.Schema:
+    if path.endswith(".parquet"):
+        return pq.read_schema(path)
+    with pa.memory_map(path) as source:
+        return pa.ipc.open_stream(source).schema
