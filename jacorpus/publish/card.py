@@ -121,6 +121,7 @@ def build_card(directory: str, pretty_name: str | None = None,
     license_fields, license_notes = card_metadata_license(manifest, license_id)
     notes += license_notes
     names = PublicNames.of_manifest(manifest)  # the card names inputs without machine paths
+    notes += names.notes()
     recipe = names.public_recipe()
     data_files = export_parquet(directory, manifest, max_file_bytes)
     plot_dir = plots.plot_dir(directory)

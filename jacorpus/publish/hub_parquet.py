@@ -2,8 +2,9 @@
 published ``origin`` names (``public_paths.py``).
 
 A run writes at least one shard per input file (one task per file), so a 331-document corpus from 27 files had 27
-tiny shards; the Hub's viewer and ``load_dataset`` are better served by a few files of up to ``max_bytes`` (Arrow
-bytes, before Parquet compression; 500 MB as ``datasets.push_to_hub`` uses). Rows keep the corpus order. Files are
+tiny shards; the Hub's viewer and ``load_dataset`` are better served by a few files of about ``max_bytes`` (Arrow
+bytes, before Parquet compression; 500 MB as ``datasets.push_to_hub`` uses), cut between rows. Rows keep the corpus
+order. Files are
 written under temporary names and renamed when all are complete; earlier ``train-*.parquet`` files are removed.
 """
 
@@ -61,13 +62,26 @@ class RollingParquet:
         self.buffer: list[pa.RecordBatch] = []
 
     def add(self, batch: pa.RecordBatch) -> None:
-        if self.file_bytes + self.buffered_bytes + batch.nbytes > self.max_bytes and (self.buffer or self.file_bytes):
-            self.flush()
-            self.close()
-        self.buffer.append(batch)
-        self.buffered_bytes += batch.nbytes
-        if self.buffered_bytes >= min(ROW_GROUP_BYTES, self.max_bytes):
-            self.flush()
+        """Rows go to the current file while it has room; a batch is cut at the row that would overflow it (a
+        single row larger than the bound gets a file of its own)."""
+        while batch.num_rows:
+            room = self.max_bytes - self.file_bytes - self.buffered_bytes
+            if batch.nbytes <= room:
+                part, batch = batch, batch.slice(batch.num_rows)
+            else:
+                rows = rows_that_fit(batch, room)
+                if rows == 0 and (self.buffer or self.file_bytes):
+                    self.flush()
+                    self.close()
+                    continue
+                part, batch = batch.slice(0, max(rows, 1)), batch.slice(max(rows, 1))
+            self.buffer.append(part)
+            self.buffered_bytes += part.nbytes
+            if self.file_bytes + self.buffered_bytes >= self.max_bytes:
+                self.flush()
+                self.close()
+            elif self.buffered_bytes >= ROW_GROUP_BYTES:
+                self.flush()
 
     def flush(self) -> None:
         if not self.buffer:
@@ -97,6 +111,18 @@ class RollingParquet:
         for path in self.files:
             if os.path.exists(path):
                 os.remove(path)
+
+
+def rows_that_fit(batch: pa.RecordBatch, room: int) -> int:
+    """The most leading rows of ``batch`` whose bytes fit in ``room`` (binary search: rows differ in size)."""
+    low, high = 0, batch.num_rows
+    while low < high:
+        mid = (low + high + 1) // 2
+        if batch.slice(0, mid).nbytes <= room:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def export_parquet(directory: str, manifest: dict[str, Any], max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[str]:

@@ -94,6 +94,11 @@ class PublicNames:
         roots = [pattern_root(p) for p in patterns] or [self.base]
         return posixpath.commonpath(roots)
 
+    def notes(self) -> list[str]:
+        """Sources whose inputs share no folder but the file-system root: their published names start at it."""
+        return [f"source {name}: its inputs share no folder below /, so published names spell their whole path; "
+                "set `origin_root:` in the recipe" for name, root in self.roots.items() if root == "/"]
+
     # -- names ---------------------------------------------------------------------------------------------------
     def file(self, source: str, shown: str) -> str:
         """A file as ``origin`` and errors name it -> its published name."""
@@ -123,8 +128,8 @@ class PublicNames:
         for spec in recipe.get("sources", []):
             root = self.roots[spec.get("name") or spec["type"]]
             spec["paths"] = [_relative(self.absolute(p), root) for p in spec.get("paths", [])]
-        if recipe.get("origin_root"):
-            recipe["origin_root"] = self.path(recipe["origin_root"])
+        if recipe.get("origin_root"):  # where published names start: on the Hub, the repo's own frame
+            recipe["origin_root"] = "."
         if isinstance(recipe.get("output"), dict) and recipe["output"].get("dir"):
             recipe["output"]["dir"] = self.path(recipe["output"]["dir"])
         recipe["steps"] = [scrub_paths(entry, self.path) for entry in recipe.get("steps", [])]
