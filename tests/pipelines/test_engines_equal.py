@@ -61,7 +61,7 @@ def test_every_source_and_step_gives_identical_output(recipe):
         remote = run_spark(build_plan(spec, str(tmp / "spark")), spark=spark)
     finally:
         spark.stop()
-    same = ("read", "kept", "dropped", "errors", "sources", "steps", "tasks")
+    same = ("read", "kept", "dropped", "errors", "sources", "steps", "tasks", "flow", "characters")
     assert {k: local[k] for k in same} == {k: remote[k] for k in same}
     # every source and every step did something on this data
     assert all(counts.get("read", 0) > 0 for counts in local["sources"].values()), local["sources"]
