@@ -3,6 +3,7 @@ that read nothing is an error (plan time or run end, non-zero exit), unless a so
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -81,3 +82,28 @@ def test_the_cli_exits_non_zero(folder):
     done = subprocess.run([sys.executable, "-m", "jacorpus.cli", "corpus", "run", str(folder / "g.yaml")],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "sources[0] (text): no file matches nothing/*.txt" in done.stderr
+
+
+def test_feeds_read_as_text_are_input_errors_not_markup_documents(folder):
+    """Feeds under `type: text` used to become documents of feed markup with U+FFFD (an EUC-JP feed read as UTF-8),
+    exit 0. Each feed file is now an input error naming the `feed` type, and a source of nothing but feeds fails."""
+    with pytest.raises(EmptySourceError, match=r"sources\[1\] \(blogs\): its files yielded no record \(1 input error"):
+        run_local(plan(folder, "  - {name: blogs, type: text, encoding: auto, paths: [feeds/*.xml]}\n"), progress=False)
+    manifest = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
+    (error,) = manifest["errors"]
+    assert error["file"] == "feeds/akaname.main.jp.xml" and "`type: feed`" in error["message"]
+    assert "<rdf:RDF>" in error["message"]  # an RSS 1.0 feed
+    assert manifest["sources"]["neko"]["read"] > 0 and "blogs" not in manifest["sources"]
+
+
+@pytest.mark.parametrize("source, message", [
+    ("{name: web, type: warc, paths: [crawl/*.warc.gz]}", "sources[0] (web): no file matches crawl/*.warc.gz"),
+    ("{name: feeds, type: html, paths: [feeds]}", "sources[0] (feeds): no file matches feeds with extensions .html"),
+    ("{name: more, type: text, allow_empty: true, paths: [more.txt]}", "sources[0] (more): more.txt does not exist"),
+])
+def test_plan_time_errors_exit_2_before_any_work(folder, source, message):
+    (folder / "r.yaml").write_text(f"name: e\nsources:\n  - {source}\noutput: {{dir: out}}\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "jacorpus.cli", "corpus", "run", str(folder / "r.yaml"),
+                           "--no-progress"], capture_output=True, text=True)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert not (folder / "out").exists()

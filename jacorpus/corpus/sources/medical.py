@@ -24,7 +24,7 @@ from pydantic import field_validator, model_validator
 from jacorpus.corpus.sources.base import Source, SourceError, SourceOptions, register_source
 from jacorpus.corpus.sources.compression import open_counted
 from jacorpus.corpus.sources.jsonl import json_objects
-from jacorpus.corpus.sources.text import lines_of
+from jacorpus.corpus.sources.text import known_encoding, lines_of
 
 TABLE_FORMATS = ("jsonl", "csv", "tsv")
 # options that only make sense for some formats: setting them for another format is a recipe error
@@ -51,6 +51,11 @@ class MedicalOptions(SourceOptions):
     id_attribute: str | None = "id"
     title_attribute: str | None = "title"
     title_in_text: bool = True
+
+    @field_validator("encoding")
+    @classmethod
+    def encoding_is_known(cls, value: str) -> str:
+        return known_encoding(value)  # a codec name or `auto`, checked when the recipe is read
 
     @field_validator("sentences", mode="before")
     @classmethod

@@ -9,12 +9,13 @@ is reported once per file, with the number of lines hit and the first position, 
 from __future__ import annotations
 
 import io
+import re
 from typing import Any, Iterator, Literal
 
 from datatrove.data import Document
 from pydantic import field_validator
 
-from jacorpus.corpus.sources.base import Source, SourceOptions, register_source
+from jacorpus.corpus.sources.base import Source, SourceError, SourceOptions, register_source
 from jacorpus.corpus.sources.charset import canonical_codec, decode_bytes
 from jacorpus.corpus.sources.compression import iter_lines, open_counted
 
@@ -72,9 +73,28 @@ class FaultSummary:
         self.kinds.clear()
 
 
+# an RSS/Atom feed's root element after the XML declaration, comments and a doctype (markup is ASCII in every
+# charset Japanese feeds use)
+FEED_ROOT = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:(?:<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)\s*)*<(rss|rdf:RDF|feed)\b",
+                       re.S | re.I)
+
+
+def refuse_feed(path: str) -> None:
+    """Line-based sources do not read RSS/Atom feeds: read as lines they give feed markup (``]]>``, URLs, dates) in
+    every document, and U+FFFD where the feed is not UTF-8. The file is an input error naming the ``feed`` type."""
+    with io.BufferedReader(open_counted(path)) as stream:
+        head = stream.read(8192)
+    match = FEED_ROOT.match(head)
+    if match:
+        root = match.group(1).decode()
+        raise SourceError(f"an RSS/Atom feed (<{root}>), not text: read it with `type: feed` (one document per item)", 0)
+
+
 def lines_of(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, int, str | None]]:
     """``iter_lines`` that reports bad bytes and NULs (once per file, see ``FaultSummary``) as errors of
-    ``reader`` and tracks its position. ``encoding`` may be ``auto``. A line over ``max_record_bytes`` comes as ``None``."""
+    ``reader`` and tracks its position. ``encoding`` may be ``auto``. A line over ``max_record_bytes`` comes as ``None``.
+    An RSS/Atom feed is not read (``refuse_feed``)."""
+    refuse_feed(path)
     codec = file_encoding(path, encoding)
     if encoding == AUTO:
         reader.file_charset = codec

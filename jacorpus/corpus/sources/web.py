@@ -145,6 +145,8 @@ class HtmlOptions(SourceOptions):
     @field_validator("encoding")
     @classmethod
     def known_encoding(cls, value: str | None) -> str | None:
+        if value == "auto":  # as for the text sources: detect per file, which is what these sources do by default
+            return None
         if value is not None and canonical_codec(value) is None:
             raise ValueError(f"unknown encoding {value!r}")
         return value

@@ -201,3 +201,16 @@ def test_jsonl_without_id_uses_stable_ids(abeja_records, tmp_path):
     assert docs[5].metadata["meta"] == {"id": abeja_records[5]["sample_id"]}
     again, _ = read("jsonl", [path], tmp_path, text_field="body", id_field=None)
     assert [d.id for d in again] == [d.id for d in docs]  # same input, same ids
+
+
+def test_encoding_auto_is_accepted_and_unknown_names_fail_at_plan_time_for_every_source():
+    """Every source with an `encoding` option takes `auto` (detect per file) and refuses an unknown codec when the
+    recipe is read, not when a file is (medical's used to fail at run time; html's refused `auto`)."""
+    from jacorpus.pipelines.recipe import RecipeError, parse_recipe
+
+    entries = {"text": "type: text", "cc100": "type: cc100", "medical": "type: medical, format: csv",
+               "html": "type: html", "feed": "type: feed"}
+    for name, entry in entries.items():
+        parse_recipe(f"name: x\nsources: [{{{entry}, encoding: auto, paths: [a]}}]\noutput: {{dir: o}}\n")
+        with pytest.raises(RecipeError, match=r"sources\[0\]\.encoding.*unknown encoding 'latin-9x'"):
+            parse_recipe(f"name: x\nsources: [{{{entry}, encoding: latin-9x, paths: [a]}}]\noutput: {{dir: o}}\n")
