@@ -213,3 +213,20 @@ def test_public_names_rules():
     assert rooted.origin("b", "/srv/corpora/web/2024/p.html#page") == "2024/p.html#page"  # not under it
     assert rooted.public_recipe()["origin_root"] == "."
     assert names.notes() == [n for n in names.notes() if n.startswith("source d:")] and len(names.notes()) == 1
+
+
+def test_a_parquet_corpus_is_published_from_data_not_its_shards(tmp_path, shared_data):
+    """`format: parquet` shards hold local origins: the card writes data/ for it too, and publish leaves shards out."""
+    from jacorpus.pipelines.recipe import parse_recipe
+
+    laws = shared_data / LAWS
+    text = (f"name: pq\nsources:\n  - {{name: laws, type: text, split: file, license: cc0-1.0, "
+            f"paths: [\"{laws}/*/*.txt\"]}}\noutput: {{dir: out, format: parquet}}\n")
+    manifest = run_local(build_plan(parse_recipe(text, "r.yaml", str(tmp_path))), progress=False)
+    out = tmp_path / "out"
+    write_card(str(out))
+    uploaded = [f.path for f in planned_files(str(out), "dataset")]
+    assert not [p for p in uploaded if p.startswith("shard-")] and "data/train-00000-of-00001.parquet" in uploaded
+    origins = pq.read_table(out / "data" / "train-00000-of-00001.parquet").column("origin").to_pylist()
+    expected = sorted(f"{p.relative_to(laws).as_posix()}#file" for p in laws.glob("*/*.txt"))
+    assert len(origins) == manifest["kept"] == len(expected) and sorted(origins) == expected
