@@ -20,6 +20,14 @@ def print_funnel(manifest: dict[str, Any], directory: str, console: Console | No
         table.add_row(f"  dropped {reason}", f"{count:,}", f"{100 * count / read:.1f}%")
     table.add_row("kept", f"{manifest['kept']:,}", f"{100 * manifest['kept'] / read:.1f}%", style="bold")
     console.print(table)
+    if manifest.get("flow"):  # the same funnel in pipeline order, with characters (what the dataset card shows)
+        flow = Table(title="pipeline")
+        for col in ("after", "documents", "characters"):
+            flow.add_column(col, justify="left" if col == "after" else "right")
+        for row in manifest["flow"]:
+            label = f"{row['step'] + 1}. {row['stage']}" if "step" in row else row["stage"]
+            flow.add_row(label, f"{row['documents']:,}", f"{row['characters']:,}")
+        console.print(flow)
     sources = Table(title="per source")
     for col in ("source", "read", "kept", "dropped"):
         sources.add_column(col, justify="left" if col == "source" else "right")

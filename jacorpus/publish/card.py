@@ -17,6 +17,7 @@ import yaml
 
 from jacorpus.foundation.finished_corpus import load_manifest
 from jacorpus.publish import plots
+from jacorpus.publish.funnel import drops_by_source, funnel_rows
 from jacorpus.publish.hub_parquet import DEFAULT_MAX_FILE_BYTES, export_parquet
 from jacorpus.publish.public_paths import PublicNames
 from jacorpus.publish.stats import corpus_stats
@@ -68,22 +69,6 @@ def hub_datasets(manifest: dict[str, Any]) -> list[str] | None:
     return ids or None
 
 
-def step_label(row: dict[str, Any]) -> str:
-    scope = (f" ({', '.join(row['sources'])})" if row.get("sources") else
-             f" (all but {', '.join(row['skip_sources'])})" if row.get("skip_sources") else "")
-    return f"{row['step'] + 1}. {row['stage']}{scope}"
-
-
-def funnel_rows(manifest: dict[str, Any]) -> list[tuple[str, int, int | None]]:
-    """(stage, documents, characters) in pipeline order: read, what the sources pass on, each step, kept. Outputs
-    of older runs (no ``flow`` in the manifest) give read, drops by reason, kept, without characters."""
-    if "flow" in manifest:
-        return [(step_label(r) if "step" in r else r["stage"], r["documents"], r["characters"]) for r in manifest["flow"]]
-    rows = [("read", manifest["read"], None)]
-    rows += [(f"dropped: `{reason}`", count, None) for reason, count in manifest["dropped"].items()]
-    return rows + [("kept", manifest["kept"], None)]
-
-
 def funnel_table(manifest: dict[str, Any]) -> str:
     rows = funnel_rows(manifest)
     read_docs, read_chars = rows[0][1] or 1, rows[0][2] or 1
@@ -93,12 +78,6 @@ def funnel_table(manifest: dict[str, Any]) -> str:
         lines.append(f"| {bold}{stage}{bold} | {docs:,} | {100 * docs / read_docs:.1f}% | "
                      + (f"{chars:,} | {100 * chars / read_chars:.1f}% |" if chars is not None else "| |"))
     return "\n".join(lines)
-
-
-def drops_by_source(manifest: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """source -> {step:reason -> documents dropped} from the manifest's per-source counters."""
-    return {name: {k.removeprefix("dropped:"): v for k, v in counts.items() if k.startswith("dropped:")}
-            for name, counts in manifest["sources"].items()}
 
 
 def source_table(manifest: dict[str, Any]) -> str:
@@ -125,8 +104,8 @@ def build_card(directory: str, pretty_name: str | None = None,
     recipe = names.public_recipe()
     data_files = export_parquet(directory, manifest, max_file_bytes)
     plot_dir = plots.plot_dir(directory)
-    plots.funnel_plot(manifest["name"], funnel_rows(manifest), os.path.join(plot_dir, "funnel.png"))
-    plots.source_drops_plot(manifest["sources"], drops_by_source(manifest), os.path.join(plot_dir, "drops.png"))
+    plots.funnel_plot(manifest, os.path.join(plot_dir, "funnel.png"))
+    plots.source_drops_plot(manifest, os.path.join(plot_dir, "drops.png"))
     plots.length_histogram(stats.lengths, os.path.join(plot_dir, "lengths.png"))
     if stats.cluster_sizes:
         plots.cluster_size_plot(stats.cluster_sizes, os.path.join(plot_dir, "dedup_clusters.png"))

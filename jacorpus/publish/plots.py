@@ -24,9 +24,12 @@ def _save(plt, fig, path: str) -> str:
     return path
 
 
-def funnel_plot(name: str, rows: list[tuple[str, int, int | None]], path: str) -> str:
+def funnel_plot(manifest: dict[str, Any], path: str) -> str:
     """Documents and characters after each stage, top to bottom in pipeline order (read ... kept)."""
+    from jacorpus.publish.funnel import funnel_rows
+
     plt = _pyplot()
+    name, rows = manifest["name"], funnel_rows(manifest)
     labels = [stage for stage, _, _ in rows]
     with_chars = all(chars is not None for _, _, chars in rows)
     panels = [("documents", [docs for _, docs, _ in rows])]
@@ -47,9 +50,12 @@ def funnel_plot(name: str, rows: list[tuple[str, int, int | None]], path: str) -
     return _save(plt, fig, path)
 
 
-def source_drops_plot(sources: dict[str, dict[str, int]], drops: dict[str, dict[str, int]], path: str) -> str:
+def source_drops_plot(manifest: dict[str, Any], path: str) -> str:
     """One bar per source: kept, then its drops stacked by step:reason."""
+    from jacorpus.publish.funnel import drops_by_source
+
     plt = _pyplot()
+    sources, drops = manifest["sources"], drops_by_source(manifest)
     names = list(sources)
     reasons = sorted({r for per in drops.values() for r in per}, key=lambda r: -sum(d.get(r, 0) for d in drops.values()))
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(names) + 1.6 + 0.18 * len(reasons)))
