@@ -84,11 +84,14 @@ def test_the_cli_exits_non_zero(folder):
     assert done.returncode == 2 and "sources[0] (text): no file matches nothing/*.txt" in done.stderr
 
 
-def test_feeds_read_as_text_are_input_errors_not_markup_documents(folder):
+@pytest.mark.parametrize("entry", ["type: text, encoding: auto, paths: [feeds/*.xml]",
+                                   "type: html, paths: [feeds/akaname.main.jp.xml]"])
+def test_feeds_read_as_text_or_pages_are_input_errors_not_markup_documents(folder, entry):
     """Feeds under `type: text` used to become documents of feed markup with U+FFFD (an EUC-JP feed read as UTF-8),
-    exit 0. Each feed file is now an input error naming the `feed` type, and a source of nothing but feeds fails."""
+    and a feed named as an `html` page one document of markup, exit 0. Each feed file is now an input error naming
+    the `feed` type, and a source of nothing but feeds fails."""
     with pytest.raises(EmptySourceError, match=r"sources\[1\] \(blogs\): its files yielded no record \(1 input error"):
-        run_local(plan(folder, "  - {name: blogs, type: text, encoding: auto, paths: [feeds/*.xml]}\n"), progress=False)
+        run_local(plan(folder, f"  - {{name: blogs, {entry}}}\n"), progress=False)
     manifest = json.loads((folder / "out" / "manifest.json").read_text(encoding="utf-8"))
     (error,) = manifest["errors"]
     assert error["file"] == "feeds/akaname.main.jp.xml" and "`type: feed`" in error["message"]

@@ -22,6 +22,7 @@ from jacorpus.corpus.sources.charset import canonical_codec, charset_from_conten
 from jacorpus.corpus.sources.compression import COMPRESSED_SUFFIXES, open_counted
 from jacorpus.corpus.sources.html_text import extract_page
 from jacorpus.corpus.sources.http_response import parse_http_response
+from jacorpus.corpus.sources.text import FEED_ROOT
 from jacorpus.corpus.sources.warc_records import WarcFault, WarcRecord, iter_warc_file
 
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xhtml", "text/xhtml")
@@ -191,6 +192,10 @@ class HtmlSource(Source):
     def read_file(self, path: str) -> Iterator[Document]:
         opts: HtmlOptions = self.options
         decoded = self.read_decoded(path)
+        feed = FEED_ROOT.match(decoded.text.encode("utf-8", "replace")[:8192])
+        if feed:  # a whole feed as one page keeps its markup (]]>, URLs, dates) as text: refused, naming the type
+            raise SourceError(f"an RSS/Atom feed (<{feed.group(1).decode()}>), not a page: read it with `type: feed` "
+                              "(one document per item)", 0)
         try:
             page = extract_page(decoded.text, extractor=opts.extractor, max_seconds=opts.max_record_seconds)
         except RecordTimeout:
