@@ -131,7 +131,8 @@ def export_parquet(directory: str, manifest: dict[str, Any], max_bytes: int = DE
     out_dir = os.path.join(directory, "data")
     os.makedirs(out_dir, exist_ok=True)
     shards = [os.path.join(directory, s["file"]) for s in manifest["shards"]]
-    schema = shard_schema(shards[0])  # every shard has the writer's schema (an empty corpus has one empty shard)
+    # every shard has the writer's schema; an empty Parquet corpus has no shard, its features are in dataset_info.json
+    schema = shard_schema(shards[0]) if shards else info_schema(directory)
     out = RollingParquet(out_dir, schema, max_bytes)
     cache: dict[tuple[str, str], str] = {}
     try:
@@ -150,6 +151,15 @@ def export_parquet(directory: str, manifest: dict[str, Any], max_bytes: int = DE
     for tmp, name in zip(written, final):
         os.replace(tmp, os.path.join(directory, name))
     return final
+
+
+def info_schema(directory: str) -> pa.Schema:
+    import json
+
+    from datasets import Features
+
+    with open(os.path.join(directory, "dataset_info.json"), encoding="utf-8") as fh:
+        return Features.from_dict(json.load(fh)["features"]).arrow_schema
 
 
 def shard_schema(path: str) -> pa.Schema:
