@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bz2
 import json
+import os
 import re
 import shutil
 import unicodedata
@@ -192,3 +193,27 @@ def test_a_careful_reader_keeps_each_sampled_document(mix):
         rows_dropped = rows(dropped, source)
         for row in rng.sample(rows_dropped, min(8, len(rows_dropped))):
             assert any(row["reason"].startswith(r) for r in reasons), (source, row["reason"], row["text"][:200])
+
+
+def test_the_mix_card(mix, tmp_path):
+    """The card of the mix: `license: other` with the recipe's name and link, no source_datasets (local files), the
+    funnel in the recipe's step order with characters, and every source's drops by reason."""
+    from huggingface_hub import DatasetCard
+
+    from jacorpus.publish.card import write_card
+
+    manifest, kept, _ = mix
+    out = tmp_path / "out"
+    shutil.copytree(os.path.dirname(kept.cache_files[0]["filename"]), out)  # the mix's output folder
+    path, notes = write_card(str(out))
+    card = DatasetCard.load(path, ignore_metadata_errors=False)
+    assert card.data.license == "other" and card.data.license_name.startswith("mixed")
+    assert card.data.license_link == "https://example.org/ja-mix/LICENSES.md" and card.data.source_datasets is None
+    stages = [line.split(" | ")[0].strip("| *") for line in card.text.splitlines()
+              if line.startswith("| ") and line.count("|") == 6 and "%" in line]
+    assert stages == ["read", "sources", "1. normalize (web, feeds)", "2. normalize (all but web, feeds)",
+                      "3. language", "4. quality (web)", "5. quality (feeds)", "6. quality (all but web, feeds)",
+                      "7. dedup", "8. pii (web, feeds)", "kept"]
+    assert f"| **kept** | {len(kept):,} | " in card.text and f"{sum(len(t) for t in kept['text']):,}" in card.text
+    assert "| feeds | 109 | " in card.text and "`quality:min_chars` " in card.text
+    assert len(list((out / "data").glob("*.parquet"))) == 1  # 339 documents from 21 pages, 7 feeds, ...: one file
