@@ -11,11 +11,12 @@ import typer
 def card(
     directory: Path = typer.Argument(..., exists=True, file_okay=False, help="A finished corpus output."),
     name: Optional[str] = typer.Option(None, help="Pretty name for the card (default: the recipe name)."),
+    max_file_mb: int = typer.Option(500, min=1, help="Size bound of each Parquet file for the Hub (MB of Arrow data)."),
 ) -> None:
     """Write DIR/README.md, a Hugging Face dataset card, with plots and Parquet data files for the Hub."""
     from jacorpus.publish.card import write_card
 
-    path, notes = write_card(str(directory), name)
+    path, notes = write_card(str(directory), name, max_file_mb * 1000 * 1000)
     for note in notes:
         typer.echo(f"warning: {note}", err=True)
     typer.echo(f"dataset card: {path}")
