@@ -2,7 +2,8 @@
 
 A source whose paths match no file is a recipe error at plan time (``sources[2] (feeds): no file matches ...``),
 and so is a literal path that does not exist. After the run, a source that read no record (a wrong ``record:``
-element, feeds read under the wrong type) fails the run, as does a run in which no source read anything. A source
+element, feeds read under the wrong type) fails the run, as does a source whose records all had no text (wrong
+``text_fields``) and a run in which no source read anything. A source
 that may legitimately be empty says ``allow_empty: true`` in its recipe entry (it silences the first two checks,
 never a missing literal path, and never a run in which every source is empty).
 """
@@ -15,6 +16,10 @@ from typing import Any
 
 from jacorpus.corpus.sources import Source
 from jacorpus.pipelines.recipe import Recipe, RecipeError
+
+
+# a source's own drop reasons for a record with no text in it
+TEXTLESS = ("no_text", "empty_text")
 
 
 class EmptySourceError(RuntimeError):
@@ -73,6 +78,12 @@ def check_sources_read(manifest: dict[str, Any], recipe: Recipe) -> None:
         problems.append(f"sources[{i}] ({name}): its files yielded no record"
                         + (f" ({faults} input error(s) in manifest.json)" if faults else
                            " (check `type:` and options such as `record:` or `text_field:`)"))
+    for i, name in enumerate(names):  # records read, every one without text: wrong `text_fields` / `text_field`
+        counts = manifest["sources"].get(name, {})
+        textless = sum(counts.get(f"dropped:{name}:{reason}", 0) for reason in TEXTLESS)
+        if counts.get("read", 0) and textless == counts["read"] and not recipe.sources[i].allow_empty:
+            problems.append(f"sources[{i}] ({name}): all {textless} record(s) had no text (check options such as "
+                            "`text_fields:` or `text_field:`)")
     if len(empty) == len(names):
         problems.append("no source produced any record")
     if problems:

@@ -110,3 +110,15 @@ def test_plan_time_errors_exit_2_before_any_work(folder, source, message):
                            "--no-progress"], capture_output=True, text=True)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert not (folder / "out").exists()
+
+
+def test_a_source_whose_records_all_have_no_text_fails_the_run(folder):
+    """JSON lines read as `medical` with the default `text_fields: [title, abstract]` when the text is under `body`:
+    every record is read and dropped as `no_text`; that is a mistake in the recipe, not a corpus."""
+    (folder / "notes.jsonl").write_text("".join(f'{{"body": "症例{k}は六十歳代の男性である。"}}\n' for k in range(5)),
+                                        encoding="utf-8")
+    with pytest.raises(EmptySourceError, match=r"sources\[1\] \(notes\): all 5 record\(s\) had no text"):
+        run_local(plan(folder, "  - {name: notes, type: medical, paths: [notes.jsonl]}\n"), progress=False)
+    manifest = run_local(plan(folder, "  - {name: notes, type: medical, text_fields: [body], paths: [notes.jsonl]}\n"),
+                         progress=False, overwrite=True)
+    assert manifest["sources"]["notes"] == {"read": 5, "kept": 5}
