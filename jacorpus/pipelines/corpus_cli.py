@@ -25,7 +25,7 @@ def run(
     recipe: Path = typer.Argument(..., exists=True, dir_okay=False, help="Recipe YAML file."),
     engine: str = typer.Option("local", help="local | spark | slurm"),
     workers: int = typer.Option(1, min=1, help="Parallel tasks (local engine)."),
-    output: Optional[Path] = typer.Option(None, help="Output directory (default: the recipe's output.dir)."),
+    output: Optional[str] = typer.Option(None, help="Output directory or URL, e.g. s3://bucket/corpus (default: the recipe's output.dir)."),
     master: str = typer.Option("local[2]", help="Spark master URL (spark engine)."),
     overwrite: bool = typer.Option(False, help="Replace an output directory that holds another recipe's output."),
     progress: bool = typer.Option(True, help="Show a progress display."),

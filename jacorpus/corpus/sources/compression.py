@@ -10,12 +10,25 @@ from typing import BinaryIO, Callable, Iterator
 
 from jacorpus.corpus.sources.base import SourceError
 from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES
+from jacorpus.foundation import storage
 
 COMPRESSED_SUFFIXES = (".bz2", ".gz", ".xz", ".zst", ".zstd")
 
 
 def open_binary(path: str) -> BinaryIO:
-    """A binary stream of the decompressed content. Multistream .bz2 (Wikipedia dumps) is handled by bz2."""
+    """A binary stream of the decompressed content. Multistream .bz2 (Wikipedia dumps) is handled by bz2.
+    ``path`` may be a URL (``s3://...``): the compressed bytes then stream from the object store."""
+    if storage.is_url(path):
+        raw = storage.open(path, "rb")
+        if path.endswith(".bz2"):
+            return bz2.open(raw, "rb")
+        if path.endswith(".gz"):
+            return gzip.open(raw, "rb")
+        if path.endswith(".xz"):
+            return lzma.open(raw, "rb")
+        if path.endswith((".zst", ".zstd")):
+            return io.BufferedReader(ZstdFrameReader(raw), buffer_size=1 << 16)
+        return raw
     if path.endswith(".bz2"):
         return bz2.open(path, "rb")
     if path.endswith(".gz"):
