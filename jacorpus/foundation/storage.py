@@ -27,6 +27,7 @@ import os
 import posixpath
 import shutil
 import tempfile
+import uuid
 from typing import IO, Any
 
 LOCAL_PROTOCOLS = ("file", "local")
@@ -198,43 +199,43 @@ def copy(src: str, dst: str) -> None:
 
 
 def local_temp_path(url: str) -> str:
-    """A fresh local file name to stage an upload to ``url`` in (same suffix, so format sniffing still works)."""
-    fd, tmp = tempfile.mkstemp(prefix="jacorpus-up-", suffix=posixpath.basename(url)[-40:].replace("/", "_"),
-                               dir=_scratch_root())
+    """A fresh local file name to stage an upload to ``url`` in (same suffix, so format sniffing still works); the
+    caller removes it after the upload."""
+    folder = os.path.join(tempfile.gettempdir(), f"jacorpus-staging-{os.getuid()}")
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="up-", suffix="-" + posixpath.basename(url)[-40:], dir=folder)
     os.close(fd)
     return tmp
 
 
-_SCRATCH: list[str] = []
-
-
-def _scratch_root() -> str:
-    """This process's local folder for staged uploads and cached downloads, removed when it exits."""
-    if not _SCRATCH:
-        folder = tempfile.mkdtemp(prefix=f"jacorpus-{os.getpid()}-")
-        _SCRATCH.append(folder)
-        atexit.register(shutil.rmtree, folder, True)
-    return _SCRATCH[0]
-
-
 def scratch_dir(prefix: str) -> str:
-    """A new local folder under this process's scratch root (for work that needs a POSIX file system)."""
-    return tempfile.mkdtemp(prefix=prefix, dir=_scratch_root())
+    """A new local folder for work that needs a POSIX file system (spill files of a pass whose work folder is a
+    URL); removed when this process exits normally, or earlier by its user."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def cache_dir() -> str:
+    """Where ``local_copy`` keeps downloads: ``$JACORPUS_CACHE_DIR``, else a per-user folder in the temporary
+    folder. Shared by the processes of a machine (Spark's Python workers may end without running exit handlers, so
+    a per-process cache could be left behind by each of them)."""
+    return os.environ.get("JACORPUS_CACHE_DIR") or os.path.join(tempfile.gettempdir(), f"jacorpus-cache-{os.getuid()}")
 
 
 def local_copy(path: str) -> str:
     """A local file with the content of ``path`` (the path itself when local), for readers that memory-map or
-    ``np.load`` files. Downloads are cached per process, keyed by URL, size and modification tag."""
+    ``np.load`` files. Downloads are cached (``cache_dir``), keyed by URL, size and the object's ETag or
+    modification time, so a rewritten object is fetched again."""
     if not is_url(path):
         return local_path(path)
     fs, inner = _fresh(path)
     found = fs.info(inner)
     tag = f"{path}|{found.get('size')}|{found.get('ETag') or found.get('LastModified') or found.get('mtime')}"
-    target = os.path.join(_scratch_root(), "cache", hashlib.sha256(tag.encode()).hexdigest()[:32]
-                          + "-" + posixpath.basename(inner))
+    target = os.path.join(cache_dir(), hashlib.sha256(tag.encode()).hexdigest()[:32] + "-" + posixpath.basename(inner))
     if not os.path.exists(target):
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        tmp = f"{target}.{os.getpid()}.part"
+        tmp = f"{target}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part"  # two processes may fetch it at once
         fs.get_file(inner, tmp)
         os.replace(tmp, target)
     return target

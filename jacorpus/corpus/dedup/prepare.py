@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -50,6 +51,7 @@ class SpillReducer:
         if storage.is_url(work_dir):
             storage.rmtree(work_dir)  # no partial state is reused: the pass reruns whole
             self.scratch = storage.scratch_dir("jacorpus-pass-")
+            weakref.finalize(self, shutil.rmtree, self.scratch, True)  # spill files go with the reducer
         else:
             self.scratch = work_dir
         config_path = os.path.join(self.scratch, "config.json")
