@@ -10,15 +10,18 @@ import lzma
 import shutil
 from pathlib import Path
 
-LAWS = ("417AC0000000048",)  # 7 versions of one law: near-duplicates of each other
+LAW = "417AC0000000048"
+VERSIONS = ("20150801_000000000000000", "20160401_427AC0000000047", "20161001_428AC0000000040")  # near-duplicates
 
 
 def build_inputs(folder: Path, shared_data: Path) -> Path:
-    """``folder/data``: laws/<law>/<version>.txt, neko.txt.xz (cc100 layout), cc.jsonl.gz (with a bad line)."""
+    """``folder/data``: laws/<law>/[old/]<version>.txt (three versions of one law, one a folder deeper so the glob
+    needs ``**``), neko.txt.xz (cc100 layout), cc.jsonl.gz (with a bad line and exact copies)."""
     data = folder / "data"
-    for law in LAWS:
-        shutil.copytree(shared_data / "neardup_ja_law_versions" / law, data / "laws" / law,
-                        ignore=shutil.ignore_patterns("*.md", "*.json"))
+    for i, version in enumerate(VERSIONS):
+        target = data / "laws" / LAW / ("old" if i == 0 else "") / f"{LAW}_{version}.txt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shared_data / "neardup_ja_law_versions" / LAW / f"{LAW}_{version}.txt", target)
     neko = (shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_text(encoding="utf-8")
     cut = neko[: 40_000]
     (data / "neko.txt.xz").write_bytes(lzma.compress(cut[: cut.rindex("\n\n")].encode("utf-8")))

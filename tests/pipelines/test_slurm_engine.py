@@ -102,12 +102,13 @@ def test_slurm_on_s3_with_dedup_job(tmp_path, shared_data, monkeypatch, s3_serve
     s3_server.upload(data, f"{bucket}/data")
     recipe = parse_recipe(recipe_text(f"{bucket}/data", f"{bucket}/out"), "r.yaml", str(tmp_path))
     plan = build_plan(recipe)
-    executors = submit_slurm(plan, SlurmOptions(partition="cpu", cpus_per_task=2))
+    executors = submit_slurm(plan, SlurmOptions(partition="cpu", cpus_per_task=2,
+                                                slurm_logs_dir=str(tmp_path / "slurm_logs")))
     names = [e.job_name for e in executors]
     assert names == ["storage-stage0", "storage-global0", "storage-stage1", "storage-finalize"]
     scripts = [(p / "script").read_text() for p in sorted(log.iterdir())]
     assert any("launch_pickled_pipeline s3://" in s for s in scripts)  # jobs load the plan from the bucket
-    assert executors[0].tasks == executors[2].tasks == plan.tasks == 9 and executors[1].tasks == 1
+    assert executors[0].tasks == executors[2].tasks == plan.tasks == 5 and executors[1].tasks == 1
 
     run_like_slurm(executors)
     objects = s3_server.objects(f"{bucket}/out")

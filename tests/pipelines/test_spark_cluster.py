@@ -142,7 +142,7 @@ def test_spark_submit_to_standalone_cluster_on_s3(cluster, s3_server, shared_dat
     manifest = json.loads(s3_server.objects(out)["manifest.json"])
     local = run_local(build_plan(parse_recipe(recipe_file.read_text(), "recipe.yaml", str(tmp_path)),
                                  str(tmp_path / "local")), workers=2, progress=False)
-    assert manifest["engine"] == "spark" and manifest["tasks"] == 9
+    assert manifest["engine"] == "spark" and manifest["tasks"] == 5
     assert comparable(manifest, f"{bucket}/data") == comparable(local, f"{bucket}/data")
     assert manifest["steps"]["dedup"]["dropped:near_duplicate"] >= 5
     assert [s["sha256"] for s in manifest["shards"]] == [s["sha256"] for s in local["shards"]]
