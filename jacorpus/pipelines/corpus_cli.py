@@ -87,9 +87,14 @@ def run(
 
 
 @corpus_app.command("stats")
-def stats(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="A finished output directory.")) -> None:
+def stats(directory: str = typer.Argument(..., help="A finished output directory (or URL: s3://bucket/corpus).")) -> None:
     """Print the funnel (read, kept, dropped per reason, per source, errors) of a finished output."""
     from jacorpus.foundation.finished_corpus import load_manifest
     from jacorpus.pipelines.report import print_funnel
 
-    print_funnel(load_manifest(str(directory)), str(directory))
+    try:
+        manifest = load_manifest(directory)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    print_funnel(manifest, directory)

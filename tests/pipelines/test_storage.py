@@ -80,8 +80,15 @@ def test_local_engine_reads_and_writes_s3(inputs, reference, s3_server, tmp_path
     again = run_local(build_plan(recipe), workers=2, progress=False)
     assert again == manifest
 
+    from typer.testing import CliRunner
+
+    from jacorpus.cli import app
+
+    shown = CliRunner().invoke(app, ["corpus", "stats", out])  # the funnel of a finished output on S3
+    assert shown.exit_code == 0 and f"{manifest['kept']:,}" in shown.output and out in shown.output
+
     captured = capfd.readouterr()
-    no_secret_in(s3_server.objects(out), captured.out, captured.err)
+    no_secret_in(s3_server.objects(out), captured.out, captured.err, shown.output)
     no_secret_in({str(p): p.read_bytes() for p in (tmp_path / "out-disk").rglob("*") if p.is_file()})
 
 
