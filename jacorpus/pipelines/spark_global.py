@@ -20,7 +20,6 @@ inside functions (the CLI imports this package at startup).
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable, Iterator
 
 import numpy as np

@@ -7,7 +7,6 @@ memory-mapped, so reading a column or a few rows back (for verify, or for keeper
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import OrderedDict
 from typing import Any, Iterator
 
