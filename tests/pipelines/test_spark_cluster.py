@@ -72,16 +72,24 @@ class Cluster:
                 pass
             proc.wait()
 
-    def leftovers(self) -> list[int]:
-        """Process groups of this cluster that still have a member."""
-        alive = []
-        for proc in self.groups:
-            try:
-                os.killpg(proc.pid, 0)
-                alive.append(proc.pid)
-            except ProcessLookupError:
-                pass
-        return alive
+    def leftovers(self, wait: float = 20) -> list[str]:
+        """Live processes (not zombies awaiting their reaper) still in this cluster's process groups, after up to
+        ``wait`` seconds for the killed ones to go."""
+        groups = {proc.pid for proc in self.groups}
+        deadline = time.time() + wait
+        while True:
+            alive = []
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    text = stat.read_text()
+                except OSError:
+                    continue
+                fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) ": state, ppid, pgrp, ...
+                if int(fields[2]) in groups and fields[0] != "Z":
+                    alive.append(f"{stat.parent.name} {text[text.index('(') + 1:text.rindex(')')]}")
+            if not alive or time.time() > deadline:
+                return alive
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
