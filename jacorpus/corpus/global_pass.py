@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -37,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 
 from jacorpus.corpus.dedup.stage_io import StageLayout, arrow_numbers
+from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_output, atomic_write_text
 
 KEY_RECORDS = pa.schema([("key", pa.int64())])
@@ -136,10 +135,9 @@ def fingerprint(options: Any, layout: StageLayout) -> str:
 
 def finished_stats(work_dir: str, fp: str) -> dict | None:
     """The stats of a finished pass with this fingerprint (same options, same stage shards), else None."""
-    done_path = os.path.join(work_dir, "DONE.json")
-    if os.path.exists(done_path):
-        with open(done_path, encoding="utf-8") as fh:
-            done = json.load(fh)
+    done_path = storage.join(work_dir, "DONE.json")
+    if storage.exists(done_path):
+        done = json.loads(storage.read_text(done_path))
         if done["fingerprint"] == fp:
             return done["stats"]
     return None
@@ -166,19 +164,18 @@ def run_global_pass(step: Any, stage_dir: str, work_dir: str, reducer: Reducer) 
     stats["no_key"] = result.scan.no_key
     stats |= plan.stats
     stats |= step.decide(result, layout, work_dir)
-    atomic_write_text(os.path.join(work_dir, "DONE.json"), json.dumps({"fingerprint": fp, "stats": stats}))
+    atomic_write_text(storage.join(work_dir, "DONE.json"), json.dumps({"fingerprint": fp, "stats": stats}))
     for leftover in ("ranks", "spill", "edges", "priority", "count_parts"):  # intermediate state of the reducers
-        shutil.rmtree(os.path.join(work_dir, leftover), ignore_errors=True)
+        storage.rmtree(storage.join(work_dir, leftover))
     return stats
 
 
 def require_done(work_dir: str, step_name: str) -> dict[str, Any]:
     """The stats of the finished pass a step's per-document half reads its decisions from."""
-    path = os.path.join(work_dir, "DONE.json")
-    if not os.path.exists(path):
+    path = storage.join(work_dir, "DONE.json")
+    if not storage.exists(path):
         raise RuntimeError(f"{step_name} decisions missing in {work_dir}: the global pass did not finish")
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)["stats"]
+    return json.loads(storage.read_text(path))["stats"]
 
 
 # -- decision files shared by every engine ------------------------------------------------------------------------
@@ -194,12 +191,12 @@ def write_rank_decisions(work_dir: str, rank: int, rows: np.ndarray, ids: pa.Arr
                          sizes: np.ndarray, keep: np.ndarray) -> None:
     """``decisions/<rank>.arrow``: the rows of task ``rank`` in multi-document clusters, with their own id (a
     consistency check when applied), their keeper's id, the cluster size and whether the row is the keeper."""
-    folder = os.path.join(work_dir, "decisions")
-    os.makedirs(folder, exist_ok=True)
+    folder = storage.join(work_dir, "decisions")
+    storage.makedirs(folder)
     columns = [arrow_numbers(np.asarray(rows, dtype=np.int64)), ids, keeper_ids,
                arrow_numbers(np.asarray(sizes, dtype=np.int64)), arrow_numbers(np.asarray(keep, dtype=bool))]
     table = pa.Table.from_arrays(columns, schema=DECISION_SCHEMA)
-    with atomic_output(os.path.join(folder, f"{rank:05d}.arrow")) as tmp:
+    with atomic_output(storage.join(folder, f"{rank:05d}.arrow")) as tmp:
         with pa.ipc.new_file(tmp, DECISION_SCHEMA) as writer:
             writer.write_table(table)
 

@@ -4,11 +4,13 @@ Each task (rank) writes ``shard-<rank>-<n>.<ext>`` files: a shard is written und
 when complete, so a crash never leaves a half shard that looks whole. Before writing, a task removes shards a
 crashed earlier attempt of the same rank left behind, so a rerun neither duplicates nor loses rows. The task's
 ledger and shard list are saved last, as ``<dir>/.jacorpus/parts/<rank>.json``: its presence marks the task done.
+
+The directory may be a URL (``s3://...``, ``foundation/storage.py``): a shard is then staged in a local temporary
+file and uploaded under its final name once complete (an object store shows an object whole or not at all).
 """
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -21,6 +23,7 @@ from datatrove.data import Document, DocumentsPipeline
 
 from jacorpus.corpus.document import CORE_FIELDS, DROPPED_FIELDS
 from jacorpus.corpus.steps import JaStep
+from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_write_text, file_sha256, temporary_path
 
 DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024
@@ -58,7 +61,7 @@ class RollingShardFile:
         self.tmp_path = self.final_path = ""
         self.shard_rows = self.shard_bytes = 0
         self.done: list[dict[str, Any]] = []
-        os.makedirs(directory, exist_ok=True)
+        storage.makedirs(directory)
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
@@ -82,8 +85,10 @@ class RollingShardFile:
 
     def _open(self) -> None:
         ext = "parquet" if self.fmt == "parquet" else "arrow"
-        self.final_path = os.path.join(self.directory, f"{self.prefix}-{len(self.done):05d}.{ext}")
-        self.tmp_path = temporary_path(self.final_path)  # streamed into, renamed when the shard is complete
+        self.final_path = storage.join(self.directory, f"{self.prefix}-{len(self.done):05d}.{ext}")
+        # streamed into, renamed (uploaded, for a URL) when the shard is complete
+        remote = storage.is_url(self.final_path)
+        self.tmp_path = storage.local_temp_path(self.final_path) if remote else temporary_path(self.final_path)
         if self.fmt == "parquet":
             self.writer = pq.ParquetWriter(self.tmp_path, self.schema)
         else:  # datasets' save_to_disk format: the Arrow IPC stream format
@@ -93,15 +98,14 @@ class RollingShardFile:
     def _close(self) -> None:
         self.writer.close()
         self.writer = None
-        os.replace(self.tmp_path, self.final_path)
-        self.done.append(
-            {
-                "file": os.path.basename(self.final_path),
-                "rows": self.shard_rows,
-                "bytes": os.path.getsize(self.final_path),
-                "sha256": file_sha256(self.final_path),
-            }
-        )
+        entry = {"file": os.path.basename(self.final_path), "rows": self.shard_rows,
+                 "bytes": os.path.getsize(self.tmp_path), "sha256": file_sha256(self.tmp_path)}
+        if storage.is_url(self.final_path):
+            storage.upload(self.tmp_path, self.final_path)
+            os.remove(self.tmp_path)
+        else:
+            os.replace(self.tmp_path, self.final_path)
+        self.done.append(entry)
 
     def close(self) -> list[dict[str, Any]]:
         self.flush()
@@ -111,8 +115,8 @@ class RollingShardFile:
 
 
 def remove_task_leftovers(directory: str, prefix: str) -> None:
-    for path in glob.glob(os.path.join(glob.escape(directory), f"{prefix}-*")):
-        os.remove(path)
+    for path in storage.glob(storage.join(storage.escape(directory), f"{prefix}-*")):
+        storage.remove(path)
 
 
 class DroppedShards:
@@ -134,8 +138,8 @@ class DroppedShards:
 
 def iter_task_rows(directory: str, rank: int):
     """Rows of the shards task ``rank`` wrote into ``directory`` (arrow stream files), in order."""
-    for path in sorted(glob.glob(os.path.join(glob.escape(directory), f"shard-{rank:05d}-*.arrow"))):
-        with pa.memory_map(path) as source:
+    for path in storage.glob(storage.join(storage.escape(directory), f"shard-{rank:05d}-*.arrow")):
+        with (storage.open(path, "rb") if storage.is_url(path) else pa.memory_map(path)) as source:
             for batch in pa.ipc.open_stream(source):
                 yield from batch.to_pylist()
 
@@ -192,19 +196,18 @@ class ShardWriter(JaStep):
         part = self.ledger.to_dict() | {"rank": rank, "shards": kept.close()}
         if context.drop_sink is not None:
             part["dropped_shards"] = context.drop_sink.close()
-        parts_dir = os.path.join(directory, ".jacorpus", "parts")
-        os.makedirs(parts_dir, exist_ok=True)
-        atomic_write_text(os.path.join(parts_dir, f"{rank:05d}.json"), json.dumps(part, ensure_ascii=False))
+        parts_dir = storage.join(directory, ".jacorpus", "parts")
+        storage.makedirs(parts_dir)
+        atomic_write_text(storage.join(parts_dir, f"{rank:05d}.json"), json.dumps(part, ensure_ascii=False))
         return
         yield  # a generator, so datatrove chains it like any writer
 
 
 def read_parts(directory: str) -> list[dict[str, Any]]:
-    parts_dir = os.path.join(directory, ".jacorpus", "parts")
+    parts_dir = storage.join(directory, ".jacorpus", "parts")
     parts = []
-    for path in sorted(glob.glob(os.path.join(glob.escape(parts_dir), "*.json"))):
-        with open(path, encoding="utf-8") as fh:
-            parts.append(json.load(fh))
+    for path in storage.glob(storage.join(storage.escape(parts_dir), "*.json")):
+        parts.append(json.loads(storage.read_text(path)))
     return sorted(parts, key=lambda p: p["rank"])
 
 
@@ -214,7 +217,7 @@ def write_saved_dataset(directory: str, shard_files: list[str], schema: pa.Schem
 
     features = Features.from_arrow_schema(schema)
     info = {"citation": "", "description": "", "features": features.to_dict(), "homepage": "", "license": ""}
-    atomic_write_text(os.path.join(directory, "dataset_info.json"), json.dumps(info, indent=2))
+    atomic_write_text(storage.join(directory, "dataset_info.json"), json.dumps(info, indent=2))
     if fmt != "arrow":
         return
     fingerprint = hashlib.sha256("\n".join(shard_files).encode()).hexdigest()[:16]
@@ -227,4 +230,4 @@ def write_saved_dataset(directory: str, shard_files: list[str], schema: pa.Schem
         "_output_all_columns": False,
         "_split": None,
     }
-    atomic_write_text(os.path.join(directory, "state.json"), json.dumps(state, indent=2))
+    atomic_write_text(storage.join(directory, "state.json"), json.dumps(state, indent=2))

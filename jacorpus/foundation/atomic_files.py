@@ -3,6 +3,10 @@
 A crash leaves at most a ``*.tmp`` file (publish/hub.py ignores those), never a half-written file under the final
 name. Temporary names are unique per process and call, so two attempts of one task (a retry, a speculative Spark
 twin, two ranks on a shared file system) never write the same temporary file.
+
+A URL target (``s3://...``, see ``foundation/storage.py``) is written to a local temporary file and uploaded under
+its final name when complete: an object store shows an object whole or not at all, which is what the rename gives
+on a file system.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import hashlib
 import os
 import uuid
 from typing import Iterator
+
+from jacorpus.foundation import storage
 
 
 def temporary_path(path: str) -> str:
@@ -24,6 +30,15 @@ def atomic_output(path: str, fsync: bool = False) -> Iterator[str]:
     """Yields a temporary path to write; on success it replaces ``path``, on failure it is removed.
 
     ``fsync`` flushes the file to disk before the rename (small marker files whose presence means "done")."""
+    if storage.is_url(path):
+        tmp = storage.local_temp_path(path)
+        try:
+            yield tmp
+            storage.upload(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return
     tmp = temporary_path(path)
     try:
         yield tmp
@@ -48,7 +63,7 @@ def atomic_write_text(path: str, text: str, fsync: bool = True) -> None:
 
 def file_sha256(path: str) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with storage.open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

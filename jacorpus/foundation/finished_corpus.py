@@ -18,11 +18,13 @@ BATCH_ROWS = 256
 
 
 def load_manifest(directory: str) -> dict[str, Any]:
-    path = os.path.join(directory, "manifest.json")
-    if not os.path.exists(path):
+    """``directory/manifest.json``; the directory may be a URL (s3://..., see ``foundation/storage.py``)."""
+    from jacorpus.foundation import storage
+
+    path = storage.join(directory, "manifest.json")
+    if not storage.exists(path):
         raise FileNotFoundError(f"no manifest.json in {directory}: not a finished jacorpus output")
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    return json.loads(storage.read_text(path))
 
 
 def corpus_shard_files(directory: str) -> list[str]:

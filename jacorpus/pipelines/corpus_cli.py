@@ -25,7 +25,7 @@ def run(
     recipe: Path = typer.Argument(..., exists=True, dir_okay=False, help="Recipe YAML file."),
     engine: str = typer.Option("local", help="local | spark | slurm"),
     workers: int = typer.Option(1, min=1, help="Parallel tasks (local engine)."),
-    output: Optional[Path] = typer.Option(None, help="Output directory (default: the recipe's output.dir)."),
+    output: Optional[str] = typer.Option(None, help="Output directory or URL, e.g. s3://bucket/corpus (default: the recipe's output.dir)."),
     master: str = typer.Option("local[2]", help="Spark master URL (spark engine)."),
     overwrite: bool = typer.Option(False, help="Replace an output directory that holds another recipe's output."),
     progress: bool = typer.Option(True, help="Show a progress display."),
@@ -87,9 +87,14 @@ def run(
 
 
 @corpus_app.command("stats")
-def stats(directory: Path = typer.Argument(..., exists=True, file_okay=False, help="A finished output directory.")) -> None:
+def stats(directory: str = typer.Argument(..., help="A finished output directory (or URL: s3://bucket/corpus).")) -> None:
     """Print the funnel (read, kept, dropped per reason, per source, errors) of a finished output."""
     from jacorpus.foundation.finished_corpus import load_manifest
     from jacorpus.pipelines.report import print_funnel
 
-    print_funnel(load_manifest(str(directory)), str(directory))
+    try:
+        manifest = load_manifest(directory)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    print_funnel(manifest, directory)

@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from jacorpus.corpus.sources import Source
+from jacorpus.foundation import storage
 from jacorpus.pipelines.recipe import Recipe, RecipeError
 
 
@@ -32,9 +33,10 @@ def check_source_files(recipe: Recipe, sources: list[Source]) -> None:
     for i, (spec, source) in enumerate(zip(recipe.sources, sources)):
         where = f"sources[{i}] ({source.source_name})"
         for pattern in spec.paths:
-            full = pattern if os.path.isabs(pattern) else os.path.join(recipe.base_dir, pattern)
-            if not glob.has_magic(full) and not os.path.exists(full):
-                problems.append(f"{where}: {pattern} does not exist (looked for {os.path.normpath(full)})")
+            full = storage.resolve(pattern, recipe.base_dir)
+            if not glob.has_magic(full) and not storage.exists(full):
+                shown = full if storage.is_url(full) else os.path.normpath(full)
+                problems.append(f"{where}: {pattern} does not exist (looked for {shown})")
         if source.files() or spec.allow_empty:
             continue
         if not any(p.startswith(where + ":") for p in problems):
@@ -51,7 +53,9 @@ def why_nothing_matched(source: Source) -> str:
         return ""
     seen: set[str] = set()
     for pattern in source.paths:
-        full = pattern if os.path.isabs(pattern) else os.path.join(source.base_dir, pattern)
+        full = storage.resolve(pattern, source.base_dir)
+        if storage.is_url(full):
+            continue  # the hint looks at local folders only
         for match in glob.glob(full, recursive=True) if glob.has_magic(full) else [full]:
             if os.path.isdir(match):
                 match = os.path.join(match, "**", "*")

@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from jacorpus.corpus.dedup.prepare import SpillReducer
 from jacorpus.corpus.global_pass import run_global_pass
+from jacorpus.foundation import storage
+from jacorpus.foundation.atomic_files import atomic_write_text
 from jacorpus.pipelines.manifest import finalize
 from jacorpus.pipelines.plan import Plan, Stage, StageTask
 
@@ -25,44 +27,49 @@ class OutputConflictError(RuntimeError):
 
 def check_output_dir(plan: Plan, overwrite: bool = False) -> None:
     """A resumed run must be the same recipe; refuse to mix outputs of two recipes in one directory."""
-    import shutil
-
-    marker = os.path.join(plan.work_dir, "recipe.json")
+    marker = storage.join(plan.work_dir, "recipe.json")
     recipe = json.dumps(plan.recipe.as_dict(), sort_keys=True)
-    if os.path.exists(marker):
-        with open(marker, encoding="utf-8") as fh:
-            previous = fh.read()
+    if storage.exists(marker):
+        previous = storage.read_text(marker)
         if previous != recipe:
             if not overwrite:
                 raise OutputConflictError(
                     f"{plan.output_dir} holds the output of a different recipe; pass --overwrite to replace it, "
                     "or write elsewhere (--output, or the recipe's output.dir)"
                 )
-            shutil.rmtree(plan.output_dir)
-    elif os.path.exists(os.path.join(plan.output_dir, "manifest.json")) and overwrite:
-        shutil.rmtree(plan.output_dir)
-    os.makedirs(plan.work_dir, exist_ok=True)
-    with open(marker, "w", encoding="utf-8") as fh:
-        fh.write(recipe)
+            storage.rmtree(plan.output_dir)
+    elif storage.exists(storage.join(plan.output_dir, "manifest.json")) and overwrite:
+        storage.rmtree(plan.output_dir)
+    storage.makedirs(plan.work_dir)
+    atomic_write_text(marker, recipe, fsync=False)
 
 
 def _progress_thread(stage: Stage, total: int, stop: threading.Event, label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    parts_dir = os.path.join(stage.output_dir, ".jacorpus", "parts")
+    parts_dir = storage.join(stage.output_dir, ".jacorpus", "parts")
+    interval = 5.0 if storage.is_url(parts_dir) else 0.5  # a listing of an object store is a request
 
     def poll() -> None:
         with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False) as bar:
             task = bar.add_task(label, total=total)
-            while not stop.wait(0.5):
-                done = len(os.listdir(parts_dir)) if os.path.isdir(parts_dir) else 0
-                bar.update(task, completed=min(done, total))
-            done = len(os.listdir(parts_dir)) if os.path.isdir(parts_dir) else 0
-            bar.update(task, completed=min(done, total))
+            while not stop.wait(interval):
+                bar.update(task, completed=min(len(storage.listdir(parts_dir)), total))
+            bar.update(task, completed=min(len(storage.listdir(parts_dir)), total))
 
     thread = threading.Thread(target=poll, daemon=True)
     thread.start()
     return thread
+
+
+def log_file_path(path: str) -> str:
+    """A local file for the redirected stderr: ``path`` itself, or for a work folder on an object store a file in
+    this machine's temporary folder (a file descriptor needs a real file)."""
+    if not storage.is_url(path):
+        return path
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), "jacorpus-logs", path.replace("://", "/").replace("/", "_"))
 
 
 @contextlib.contextmanager
@@ -72,6 +79,7 @@ def stderr_to_file(path: str, enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
+    path = log_file_path(path)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     sys.stderr.flush()
     saved = os.dup(2)

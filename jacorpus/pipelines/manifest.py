@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from jacorpus.corpus.ledger import check_invariant, merge_ledgers
 from jacorpus.corpus.shards import ShardWriter, read_parts, write_saved_dataset
-from jacorpus.foundation.atomic_files import atomic_write_text
+from jacorpus.foundation import storage
+from jacorpus.foundation.atomic_files import atomic_output, atomic_write_text
 from jacorpus.pipelines.inputs import check_sources_read
 
 TRACKED_LIBRARIES = (
@@ -49,6 +50,12 @@ def pipeline_flow(recipe, summary: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def write_empty_shard(path: str, schema: pa.Schema) -> None:
+    with atomic_output(path) as tmp:
+        with pa.ipc.new_stream(pa.OSFile(tmp, "wb"), schema):
+            pass
+
+
 def finalize(plan, engine: str) -> dict[str, Any]:
     parts: list[dict[str, Any]] = []
     for stage in plan.stages:
@@ -66,19 +73,17 @@ def finalize(plan, engine: str) -> dict[str, Any]:
     schema = writer.schema()
     fmt = plan.recipe.output.format
     if not shards and fmt == "arrow":  # an empty corpus is still a loadable dataset
-        empty = os.path.join(final.output_dir, "shard-empty.arrow")
-        with pa.ipc.new_stream(pa.OSFile(empty, "wb"), schema):
-            pass
-        shards = [{"file": "shard-empty.arrow", "rows": 0, "bytes": os.path.getsize(empty), "sha256": None}]
+        empty = storage.join(final.output_dir, "shard-empty.arrow")
+        write_empty_shard(empty, schema)
+        shards = [{"file": "shard-empty.arrow", "rows": 0, "bytes": storage.size(empty), "sha256": None}]
     write_saved_dataset(final.output_dir, [s["file"] for s in shards], schema, fmt)
 
     dropped_shards = [s for p in parts for s in p.get("dropped_shards", [])]
     if plan.recipe.output.keep_dropped:
-        dropped_dir = os.path.join(plan.output_dir, "dropped")
-        os.makedirs(dropped_dir, exist_ok=True)
+        dropped_dir = storage.join(plan.output_dir, "dropped")
+        storage.makedirs(dropped_dir)
         if not dropped_shards and fmt == "arrow":
-            with pa.ipc.new_stream(pa.OSFile(os.path.join(dropped_dir, "shard-empty.arrow"), "wb"), writer.schema(True)):
-                pass
+            write_empty_shard(storage.join(dropped_dir, "shard-empty.arrow"), writer.schema(True))
             dropped_shards = [{"file": "shard-empty.arrow", "rows": 0}]
         write_saved_dataset(dropped_dir, [s["file"] for s in dropped_shards], writer.schema(True), fmt)
 
@@ -104,6 +109,6 @@ def finalize(plan, engine: str) -> dict[str, Any]:
         "recipe_dir": os.path.abspath(plan.recipe.base_dir),
         "versions": library_versions(),
     }
-    atomic_write_text(os.path.join(plan.output_dir, "manifest.json"), json.dumps(manifest, ensure_ascii=False, indent=2))
+    atomic_write_text(storage.join(plan.output_dir, "manifest.json"), json.dumps(manifest, ensure_ascii=False, indent=2))
     check_sources_read(manifest, plan.recipe)  # written first, so the person can read what happened
     return manifest

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jacorpus.corpus.shards import DEFAULT_MAX_SHARD_BYTES
+from jacorpus.foundation import storage
 from jacorpus.foundation.recipe_yaml import (  # noqa: F401  (RecipeError: raised from here for corpus recipes)
     RecipeError,
     raise_recipe_errors,
@@ -82,6 +83,9 @@ class Recipe(BaseModel):
 
     def output_dir(self, override: str | None = None) -> str:
         path = override or self.output.dir
+        if storage.is_url(path):  # s3://, gs://, hf://, hdfs:// (foundation/storage.py)
+            return path.rstrip("/")
+        path = storage.local_path(path)
         return path if os.path.isabs(path) else os.path.normpath(os.path.join(self.base_dir, path))
 
     def as_dict(self) -> dict[str, Any]:

@@ -62,6 +62,9 @@ class SlurmOptions:
     venv_path: str | None = None  # the venv's bin/activate, sourced by every job
     qos: str = "normal"
     sbatch_args: dict[str, Any] = field(default_factory=dict)
+    # where Slurm writes the jobs' stdout/stderr (a local or shared folder): by default the work folder's logs/, or
+    # ./slurm_logs when the output is a URL (s3://...), since Slurm itself writes there
+    slurm_logs_dir: str | None = None
 
 
 def slurm_executors(plan: Plan, options: SlurmOptions) -> list:
@@ -76,10 +79,12 @@ def slurm_executors(plan: Plan, options: SlurmOptions) -> list:
     executors: list = []
 
     def add(pipeline: list, tasks: int, name: str) -> None:
+        slurm_logs = os.path.join(options.slurm_logs_dir, name) if options.slurm_logs_dir else None
         executors.append(
             SlurmPipelineExecutor(
                 pipeline=pipeline, tasks=tasks, job_name=f"{plan.recipe.name}-{name}",
-                logging_dir=os.path.join(logs, name), depends=executors[-1] if executors else None, **common,
+                logging_dir=os.path.join(logs, name), depends=executors[-1] if executors else None,
+                slurm_logs_folder=slurm_logs, **common,
             )
         )
 

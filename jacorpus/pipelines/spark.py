@@ -5,16 +5,27 @@ attempt directory of its own; it then commits by renaming that directory to ``co
 existing commit fails, so a retried or speculative duplicate attempt of the same rank is discarded and a failed
 attempt leaves nothing behind that counts. The driver then moves committed shards into place in rank order and
 assembles the manifest with the same code as the local engine.
+
+On an object store (an ``s3://``/``gs://``... output, ``foundation/storage.py``) there is no atomic rename, so the
+commit is the driver's: every attempt writes under its own attempt-unique prefix and returns its attempt name; Spark
+hands the driver exactly one result per rank (a failed attempt returns none, a speculative twin's result is
+dropped), and the driver writes the commit record ``committed/<rank>.json`` naming that attempt, then copies the
+attempt's files into place, the rank's ledger part last. Readers and the manifest trust only those parts, so an
+attempt that failed, was retried, or raced a twin can neither duplicate nor half-write a shard; a rerun after the
+driver died publishes from the commit records (or reruns the ranks that have none).
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import uuid
 from typing import Any, Callable, Iterator
 
+from jacorpus.foundation import storage
+from jacorpus.foundation.atomic_files import atomic_write_text
 from jacorpus.corpus.global_pass import run_global_pass
 from jacorpus.pipelines.local import check_output_dir
 from jacorpus.pipelines.manifest import finalize
@@ -25,13 +36,30 @@ Faults = Callable[[str], None]
 
 
 def attempt_root(stage_dir: str) -> str:
-    return os.path.join(stage_dir, ".jacorpus", "spark")
+    return storage.join(stage_dir, ".jacorpus", "spark")
+
+
+def attempt_dir(stage: Stage, rank: int, attempt: str) -> str:
+    return storage.join(attempt_root(stage.output_dir), "attempts", f"{rank:05d}-{attempt}")
+
+
+def commit_record(stage: Stage, rank: int) -> str:
+    return storage.join(attempt_root(stage.output_dir), "committed", f"{rank:05d}.json")
 
 
 def run_stage_task(stage: Stage, rank: int, world_size: int, attempt: str, faults: Faults | None = None) -> bool:
-    """Run one rank of a stage in an attempt directory and commit it; False when another attempt committed first."""
+    """Run one rank of a stage in an attempt directory and commit it; False when another attempt committed first.
+    On an object store the task only writes its attempt (True: complete) and the driver commits (``commit``)."""
     root = attempt_root(stage.output_dir)
-    work = os.path.join(root, "attempts", f"{rank:05d}-{attempt}")
+    work = attempt_dir(stage, rank, attempt)
+    if storage.is_url(root):
+        if storage.exists(commit_record(stage, rank)):  # committed by an earlier run of the driver
+            return False
+        context = stage.task_context(rank, world_size, faults, output_dir=work,
+                                     dropped_dir=storage.join(work, "dropped"))
+        stage.run_task(context)
+        context.fault_point(f"stage{stage.index}:{rank}")  # after writing, before the driver sees the attempt
+        return True
     committed = os.path.join(root, "committed", f"{rank:05d}")
     if os.path.isdir(committed):
         return False
@@ -47,8 +75,20 @@ def run_stage_task(stage: Stage, rank: int, world_size: int, attempt: str, fault
     return True
 
 
+def commit(stage: Stage, results: list[tuple[int, str, bool]]) -> None:
+    """Driver side, object stores: the commit record of each rank names the one attempt Spark returned for it."""
+    if not storage.is_url(stage.output_dir):
+        return  # committed by the tasks' renames
+    for rank, attempt, complete in results:
+        if complete:
+            atomic_write_text(commit_record(stage, rank), json.dumps({"rank": rank, "attempt": attempt}))
+
+
 def publish_commits(stage: Stage, tasks: int) -> None:
     """Move every rank's committed files into the stage directory (driver side, in rank order)."""
+    if storage.is_url(stage.output_dir):
+        publish_object_commits(stage, tasks)
+        return
     root = attempt_root(stage.output_dir)
     parts_dir = os.path.join(stage.output_dir, ".jacorpus", "parts")
     os.makedirs(parts_dir, exist_ok=True)
@@ -69,6 +109,29 @@ def publish_commits(stage: Stage, tasks: int) -> None:
                 os.replace(path, os.path.join(target, os.path.basename(path)))
         os.replace(part, os.path.join(parts_dir, f"{rank:05d}.json"))
     shutil.rmtree(root, ignore_errors=True)
+
+
+def publish_object_commits(stage: Stage, tasks: int) -> None:
+    """``publish_commits`` on an object store: copy each committed attempt's objects into place (server-side),
+    its ledger part last, which is what marks the rank published; then remove every attempt."""
+    root = attempt_root(stage.output_dir)
+    parts_dir = storage.join(stage.output_dir, ".jacorpus", "parts")
+    published = set(storage.listdir(parts_dir))
+    records = set(storage.listdir(storage.join(root, "committed")))
+    for rank in range(tasks):
+        name = f"{rank:05d}.json"
+        if name not in records:
+            if name in published:
+                continue  # published by an earlier (resumed) run
+            raise RuntimeError(f"stage {stage.index}: rank {rank} has no committed output")
+        attempt = json.loads(storage.read_text(commit_record(stage, rank)))["attempt"]
+        work = attempt_dir(stage, rank, attempt)
+        for path in storage.glob(storage.join(storage.escape(work), "shard-*")):
+            storage.copy(path, storage.join(stage.output_dir, path.rsplit("/", 1)[-1]))
+        for path in storage.glob(storage.join(storage.escape(work), "dropped", "shard-*")):
+            storage.copy(path, storage.join(stage.writer.dropped_directory, path.rsplit("/", 1)[-1]))
+        storage.copy(storage.join(work, ".jacorpus", "parts", name), storage.join(parts_dir, name))
+    storage.rmtree(root)
 
 
 def spark_session(master: str | None, app_name: str, conf: dict[str, str] | None = None):
@@ -95,7 +158,7 @@ def _task_runner(stage: Stage, world_size: int, faults: Faults | None):
         ctx = TaskContext.get()
         for rank in ranks:
             attempt = f"{ctx.stageId()}-{ctx.attemptNumber()}-{uuid.uuid4().hex[:8]}"
-            yield rank, run_stage_task(stage, rank, world_size, attempt, faults)
+            yield rank, attempt, run_stage_task(stage, rank, world_size, attempt, faults)
 
     return run_partition
 
@@ -110,16 +173,18 @@ def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = Fal
     try:
         sc = spark.sparkContext
         for stage in plan.stages:
-            parts_dir = os.path.join(stage.output_dir, ".jacorpus", "parts")
-            done = {int(p[:5]) for p in os.listdir(parts_dir)} if os.path.isdir(parts_dir) else set()
+            parts_dir = storage.join(stage.output_dir, ".jacorpus", "parts")
+            done = {int(p[:5]) for p in storage.listdir(parts_dir) if p.endswith(".json")}
             todo = [rank for rank in range(plan.tasks) if rank not in done]
             if todo:
                 sc.setJobDescription(f"{plan.recipe.name}: stage {stage.index}")
                 runner = _task_runner(stage, plan.tasks, faults)
-                sc.parallelize(todo, numSlices=len(todo)).mapPartitions(runner).collect()
+                # one result per rank: Spark keeps the first successful attempt's, whatever retries or twins ran
+                results = sc.parallelize(todo, numSlices=len(todo)).mapPartitions(runner).collect()
+                commit(stage, results)
                 publish_commits(stage, plan.tasks)
             if stage.global_step is not None:
-                work = os.path.join(plan.work_dir, f"global{stage.index}")
+                work = storage.join(plan.work_dir, f"global{stage.index}")
                 run_global_pass(stage.global_step, stage.output_dir, work, SparkReducer(spark, faults))
         return finalize(plan, engine="spark")
     finally:

@@ -20,8 +20,6 @@ inside functions (the CLI imports this package at startup).
 
 from __future__ import annotations
 
-import os
-import shutil
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -31,6 +29,7 @@ from jacorpus.corpus.dedup.stage_io import StageLayout, arrow_numbers
 from jacorpus.corpus.global_pass import (
     ClusterResult, GlobalPassPlan, KeyCountChunk, KeyCountResult, ScanSummary, ShardScan, write_rank_decisions,
 )
+from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_output
 from jacorpus.pipelines.spark_graph import connected_components, skew_safe_join
 
@@ -49,8 +48,8 @@ class SparkReducer:
         self.spark, self.faults = spark, faults
 
     def start(self, work_dir: str, fingerprint: str, plan: GlobalPassPlan) -> None:
-        shutil.rmtree(work_dir, ignore_errors=True)  # no partial state is reused: a Spark pass reruns whole
-        os.makedirs(work_dir, exist_ok=True)
+        storage.rmtree(work_dir)  # no partial state is reused: a Spark pass reruns whole
+        storage.makedirs(work_dir)
 
     def scan(self, step: Any, layout: StageLayout, work_dir: str, schema: pa.Schema):
         """Records of every stage task: one Spark task per stage task (``range`` puts value i in partition i)."""
@@ -66,20 +65,20 @@ class SparkReducer:
         records = self.scan(step, layout, work_dir, spec.schema)
         aggregates = [F.count(F.lit(1)).alias("count")] + ([F.min("doc").alias("first")] if spec.first_doc else [])
         counts = records.groupBy("key").agg(*aggregates).persist()  # partial aggregation: one row per map task
-        folder = os.path.join(work_dir, "count_parts")
+        folder = storage.join(work_dir, "count_parts")
         try:
             distinct = counts.count()
             frequent = counts.where(F.col("count") >= spec.min_count)
             # unsigned order = signed order of the key with its top bit flipped; range partitions come out in order
             ordered = frequent.orderBy(F.col("key").bitwiseXOR(F.lit(-(1 << 63))))
-            os.makedirs(folder, exist_ok=True)
+            storage.makedirs(folder)
             ordered.mapInArrow(_write_sorted_part(folder, spec.first_doc), "key long").collect()
         finally:
             counts.unpersist()
         chunks = []
-        for name in sorted(p for p in os.listdir(folder) if p.endswith(".keys.npy")):  # not a dead attempt's file
-            base = os.path.join(folder, name[: -len(".keys.npy")])
-            load = lambda kind: np.load(f"{base}.{kind}.npy", mmap_mode="r")  # noqa: E731
+        for name in sorted(p for p in storage.listdir(folder) if p.endswith(".keys.npy")):  # not a dead attempt's
+            base = storage.join(folder, name[: -len(".keys.npy")])
+            load = lambda kind: np.load(storage.local_copy(f"{base}.{kind}.npy"), mmap_mode="r")  # noqa: E731
             chunks.append(KeyCountChunk(load("keys"), load("counts"), load("firsts") if spec.first_doc else None))
         return KeyCountResult(chunks, int(distinct), ScanSummary(0, set()))
 
@@ -133,7 +132,7 @@ def _write_sorted_part(folder: str, first_doc: bool):
                                  else np.empty(0, np.int64)).astype(np.int64)
         part = TaskContext.get().partitionId()
         for kind in sorted(columns, reverse=True):  # "keys" last: its presence marks the part complete
-            with atomic_output(os.path.join(folder, f"{part:05d}.{kind}.npy")) as tmp, open(tmp, "wb") as fh:
+            with atomic_output(storage.join(folder, f"{part:05d}.{kind}.npy")) as tmp, open(tmp, "wb") as fh:
                 np.save(fh, columns[kind])
         yield pa.record_batch([arrow_numbers(np.array([keys.size], dtype=np.int64))], names=["key"])
 

@@ -32,7 +32,8 @@ FAKE_SCONTROL = """#!/usr/bin/env bash
 """
 
 
-def test_slurm_jobs_chain_and_run_like_local(tmp_path, shared_data, monkeypatch):
+def fake_slurm(tmp_path: Path, monkeypatch) -> Path:
+    """Stand-in sbatch/scontrol first on PATH; returns the folder the submissions are recorded in."""
     bin_dir, log = tmp_path / "bin", tmp_path / "sbatch"
     bin_dir.mkdir()
     log.mkdir()
@@ -42,6 +43,22 @@ def test_slurm_jobs_chain_and_run_like_local(tmp_path, shared_data, monkeypatch)
         tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("SBATCH_LOG", str(log))
+    return log
+
+
+def run_like_slurm(executors: list) -> None:
+    """Each job's array tasks, in dependency order, the way Slurm starts them (the real datatrove launcher)."""
+    launcher = Path(sys.executable).parent / "launch_pickled_pipeline"
+    for executor in executors:
+        pik = executor.logging_dir.resolve_paths("executor.pik")
+        for task in range(executor.tasks):
+            env = dict(os.environ, SLURM_ARRAY_TASK_ID=str(task), SLURM_NODELIST="localhost")
+            proc = subprocess.run([str(launcher), pik], env=env, capture_output=True, text=True)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_slurm_jobs_chain_and_run_like_local(tmp_path, shared_data, monkeypatch):
+    log = fake_slurm(tmp_path, monkeypatch)
 
     text = f"""\
 name: slurmy
@@ -64,16 +81,46 @@ output: {{dir: out}}
     stage0_id = next(k for k, s in scripts.items() if "job-name=slurmy-stage0" in s)
     assert f"--dependency=afterok:{stage0_id}" in args[final_id]
 
-    # run the arrays as Slurm would, in dependency order, with the real datatrove launcher
-    launcher = Path(sys.executable).parent / "launch_pickled_pipeline"
-    for executor, tasks in ((executors[0], plan.tasks), (executors[1], 1)):
-        pik = executor.logging_dir.resolve_paths("executor.pik")
-        for task in range(tasks):
-            env = dict(os.environ, SLURM_ARRAY_TASK_ID=str(task), SLURM_NODELIST="localhost")
-            subprocess.run([str(launcher), pik], env=env, check=True, capture_output=True)
+    run_like_slurm(executors)  # stage 0 (one task per file), then finalize
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["engine"] == "slurm" and manifest["kept"] == 7
 
     local = run_local(build_plan(recipe, str(tmp_path / "local")), progress=False)
     assert local["shards"] == manifest["shards"]
     assert datasets.load_from_disk(str(tmp_path / "out"))["id"] == datasets.load_from_disk(str(tmp_path / "local"))["id"]
+
+
+def test_slurm_on_s3_with_dedup_job(tmp_path, shared_data, monkeypatch, s3_server):
+    """Inputs, output and job folders on S3; the chain stage 0 -> global pass (minhash dedup) -> stage 1 ->
+    finalize, each job run as Slurm would; the output equals the local engine's on the same inputs."""
+    from tests.conftest import S3_KEY_ID, S3_SECRET
+    from tests.pipelines.s3_inputs import build_inputs, comparable, recipe_text
+
+    log = fake_slurm(tmp_path, monkeypatch)
+    data = build_inputs(tmp_path, shared_data)
+    bucket = s3_server.new_bucket()
+    s3_server.upload(data, f"{bucket}/data")
+    recipe = parse_recipe(recipe_text(f"{bucket}/data", f"{bucket}/out"), "r.yaml", str(tmp_path))
+    plan = build_plan(recipe)
+    executors = submit_slurm(plan, SlurmOptions(partition="cpu", cpus_per_task=2,
+                                                slurm_logs_dir=str(tmp_path / "slurm_logs")))
+    names = [e.job_name for e in executors]
+    assert names == ["storage-stage0", "storage-global0", "storage-stage1", "storage-finalize"]
+    scripts = [(p / "script").read_text() for p in sorted(log.iterdir())]
+    assert any("launch_pickled_pipeline s3://" in s for s in scripts)  # jobs load the plan from the bucket
+    assert executors[0].tasks == executors[2].tasks == plan.tasks == 5 and executors[1].tasks == 1
+
+    run_like_slurm(executors)
+    objects = s3_server.objects(f"{bucket}/out")
+    manifest = json.loads(objects["manifest.json"])
+    local = run_local(build_plan(recipe, str(tmp_path / "local")), workers=2, progress=False)
+    assert manifest["engine"] == "slurm"
+    assert comparable(manifest, f"{bucket}/data") == comparable(local, f"{bucket}/data")
+    assert manifest["steps"]["dedup"]["dropped:near_duplicate"] >= 5
+    assert [s["sha256"] for s in manifest["shards"]] == [s["sha256"] for s in local["shards"]]
+    assert sorted(k for k in objects if k.startswith("shard-")) == sorted(s["file"] for s in manifest["shards"])
+    a = datasets.load_from_disk(str(tmp_path / "local"))
+    b = datasets.load_from_disk(str(s3_server.download(f"{bucket}/out", tmp_path / "slurm")))
+    assert a["id"] == b["id"] and a["text"] == b["text"]
+    for blob in objects.values():
+        assert S3_SECRET.encode() not in blob and S3_KEY_ID.encode() not in blob

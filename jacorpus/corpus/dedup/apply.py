@@ -17,6 +17,7 @@ from datatrove.data import DocumentsPipeline
 
 from jacorpus.corpus.dedup.lines import remove_lines
 from jacorpus.corpus.dedup.textnorm import normalize_for_dedup
+from jacorpus.foundation import storage
 from jacorpus.corpus.steps import JaStep
 
 CLUSTER_FIELDS: dict[str, pa.DataType] = {"dedup_cluster_id": pa.string(), "dedup_cluster_size": pa.int64()}
@@ -24,11 +25,10 @@ LINE_FIELDS: dict[str, pa.DataType] = {"dedup_lines_removed": pa.int64()}
 
 
 def _require_done(work_dir: str) -> dict[str, Any]:
-    path = os.path.join(work_dir, "DONE.json")
-    if not os.path.exists(path):
+    path = storage.join(work_dir, "DONE.json")
+    if not storage.exists(path):
         raise RuntimeError(f"dedup decisions missing in {work_dir}: the global step's prepare() did not finish")
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)["stats"]
+    return json.loads(storage.read_text(path))["stats"]
 
 
 def _count_stats(step: JaStep, rank: int, stats: dict[str, Any], keys: tuple[str, ...]) -> None:
@@ -51,7 +51,7 @@ class ClusterApply(JaStep):
 
     def decisions(self, rank: int) -> dict[int, tuple[str, str, int, bool]]:
         path = os.path.join(self.work_dir, "decisions", f"{rank:05d}.arrow")
-        table = pa.ipc.open_file(pa.memory_map(path)).read_all()
+        table = pa.ipc.open_file(pa.memory_map(storage.local_copy(path))).read_all()
         columns = [table.column(c).to_pylist() for c in ("row", "id", "keeper_id", "cluster_size", "keep")]
         return {row: rest for row, *rest in zip(*columns)}
 
@@ -88,7 +88,7 @@ class LineApply(JaStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         stats = _require_done(self.work_dir)
         _count_stats(self, rank, stats, ("frequent_lines",))
-        path = os.path.join(self.work_dir, "frequent_lines.npy")
+        path = storage.local_copy(os.path.join(self.work_dir, "frequent_lines.npy"))
         frequent = np.load(path, mmap_mode="r") if os.path.getsize(path) > 4096 else np.load(path)
         for doc in data or ():
             text, removed = remove_lines(doc.text, frequent)

@@ -5,7 +5,9 @@
 3. ``Clusters``: per partition, link equal keys -> candidate edges (``candidates.py``); optionally verify each pair;
    union-find over all edges, keeper per cluster, ``decisions/<rank>.arrow`` for the tasks of the next stage.
 ``config.json`` carries the pass's fingerprint: a crashed pass resumes at the first unfinished scan when the
-options and the stage's shards are unchanged. Which tasks run where (inline, a process pool) is the ``runner``'s
+options and the stage's shards are unchanged. When the work folder is a URL (``s3://...``) the spill files live in a
+local scratch folder (they are appended to, and read back on this machine) and only the pass's results (decision
+files, ``DONE.json``) go to the work folder; such a pass is not resumed, it reruns whole. Which tasks run where (inline, a process pool) is the ``runner``'s
 business: the engine supplies it, so this module holds no pool and no progress bar.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -26,6 +29,7 @@ from jacorpus.corpus.dedup.stage_io import RowFetcher, StageLayout
 from jacorpus.corpus.global_pass import (
     ClusterResult, GlobalPassPlan, KeyCountChunk, KeyCountResult, ScanSummary, ShardScan, write_rank_decisions,
 )
+from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_write_text
 
 
@@ -41,22 +45,29 @@ class SpillReducer:
 
     def __init__(self, runner: Any) -> None:
         self.runner = runner
+        self.scratch = ""  # where spill files go: the work folder, or a local folder when that is a URL
 
     def start(self, work_dir: str, fingerprint: str, plan: GlobalPassPlan) -> None:
-        config_path = os.path.join(work_dir, "config.json")
+        if storage.is_url(work_dir):
+            storage.rmtree(work_dir)  # no partial state is reused: the pass reruns whole
+            self.scratch = storage.scratch_dir("jacorpus-pass-")
+            weakref.finalize(self, shutil.rmtree, self.scratch, True)  # spill files go with the reducer
+        else:
+            self.scratch = work_dir
+        config_path = os.path.join(self.scratch, "config.json")
         if os.path.exists(config_path):
             with open(config_path, encoding="utf-8") as fh:
                 if json.load(fh).get("fingerprint") != fingerprint:  # other options or other shards: start over
-                    shutil.rmtree(work_dir)
-        os.makedirs(work_dir, exist_ok=True)
-        if os.path.exists(os.path.join(work_dir, "DONE.json")):
-            os.remove(os.path.join(work_dir, "DONE.json"))
+                    shutil.rmtree(self.scratch)
+        os.makedirs(self.scratch, exist_ok=True)
+        if os.path.exists(os.path.join(self.scratch, "DONE.json")):
+            os.remove(os.path.join(self.scratch, "DONE.json"))
         atomic_write_text(config_path, json.dumps({"fingerprint": fingerprint, "parts": plan.partitions}))
 
     def scan(self, step: Any, layout: StageLayout, work_dir: str, plan: GlobalPassPlan) -> ScanSummary:
         tasks = [
             ScanTask(step, ShardScan(layout.stage_dir, work_dir, rank, int(layout.starts[slot])), plan.partitions,
-                     plan.reduction)
+                     plan.reduction, self.scratch)
             for slot, rank in enumerate(layout.ranks)
         ]
         scans = self.runner.map(scan_rank, tasks, f"{step.name}: scan")
@@ -65,13 +76,14 @@ class SpillReducer:
     def key_counts(self, step: Any, layout: StageLayout, work_dir: str, plan: GlobalPassPlan) -> KeyCountResult:
         summary = self.scan(step, layout, work_dir, plan)
         spec = plan.reduction
-        tasks = [(work_dir, p, spec.min_count, spec.first_doc) for p in range(plan.partitions)]
+        tasks = [(self.scratch, p, spec.min_count, spec.first_doc) for p in range(plan.partitions)]
         results = self.runner.map(count_partition, tasks, f"{step.name}: count")
         return KeyCountResult([r[0] for r in results], sum(r[1] for r in results), summary)
 
     def clusters(self, step: Any, layout: StageLayout, work_dir: str, plan: GlobalPassPlan) -> ClusterResult:
         summary = self.scan(step, layout, work_dir, plan)
-        return clusters(step, layout, work_dir, plan.partitions, self.runner, plan.reduction.verify, summary)
+        return clusters(step, layout, work_dir, plan.partitions, self.runner, plan.reduction.verify, summary,
+                        self.scratch)
 
 
 # -- KeyCounts ----------------------------------------------------------------------------------------------------
@@ -95,26 +107,28 @@ def count_partition(task: tuple[str, int, int, bool]) -> tuple[KeyCountChunk, in
 
 # -- Clusters -----------------------------------------------------------------------------------------------------
 def clusters(step: Any, layout: StageLayout, work_dir: str, parts: int, runner: Any, verify: bool,
-             summary: ScanSummary) -> ClusterResult:
-    shutil.rmtree(os.path.join(work_dir, "edges"), ignore_errors=True)
+             summary: ScanSummary, scratch: str | None = None) -> ClusterResult:
+    """Decision files go to ``work_dir``; spill files, edges and priorities are read from ``scratch``."""
+    scratch = scratch or work_dir
+    shutil.rmtree(os.path.join(scratch, "edges"), ignore_errors=True)
     n = layout.total
-    edge_tasks = [EdgeTask(work_dir, p, parts, n, chain=verify) for p in range(parts)]
+    edge_tasks = [EdgeTask(scratch, p, parts, n, chain=verify) for p in range(parts)]
     runner.map(bucket_partition, edge_tasks, f"{step.name}: buckets")
     candidate_pairs, rejected = 0, None
     union = UnionFind(n)
     if verify:
-        verify_tasks = [VerifyTask(step, layout.stage_dir, work_dir, e) for e in range(parts)]
+        verify_tasks = [VerifyTask(step, layout.stage_dir, scratch, e) for e in range(parts)]
         results = runner.map(verify_partition, verify_tasks, f"{step.name}: verify")
         candidate_pairs = sum(a + r for a, r in results)
         rejected = sum(r for _, r in results)
     for e in range(parts):
-        u, v = read_edges(work_dir, e, "accepted.bin" if verify else "p*.bin")
+        u, v = read_edges(scratch, e, "accepted.bin" if verify else "p*.bin")
         if not verify:
             candidate_pairs += int(u.size)
         union.union(u, v)
     roots = union.roots()
     del union
-    files = [os.path.join(work_dir, "priority", f"{rank:05d}.npy") for rank in layout.ranks]
+    files = [os.path.join(scratch, "priority", f"{rank:05d}.npy") for rank in layout.ranks]
     priority = np.concatenate([np.load(f) for f in files]) if files else np.empty(0, dtype=np.int32)
     keeper, size = choose_keepers(roots, priority)
     del roots, priority

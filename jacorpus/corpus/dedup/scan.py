@@ -29,6 +29,7 @@ class ScanTask:
     shard: ShardScan
     parts: int
     reduction: Any  # KeyCounts | Clusters
+    scratch: str | None = None  # local folder of the spill files (default: the pass's work folder)
 
 
 def signature_schema(num_perm: int, scheme: str) -> pa.Schema:
@@ -41,7 +42,7 @@ def _numbers(column: pa.Array | pa.ChunkedArray, dtype: Any) -> np.ndarray:
 
 
 def scan_rank(task: ScanTask) -> dict[str, Any]:
-    work_dir, rank = task.shard.work_dir, task.shard.rank
+    work_dir, rank = task.scratch or task.shard.work_dir, task.shard.rank
     marker = os.path.join(work_dir, "ranks", f"{rank:05d}.json")
     if os.path.exists(marker):
         with open(marker, encoding="utf-8") as fh:

@@ -33,6 +33,7 @@ from jacorpus.corpus.global_pass import (
 )
 from jacorpus.corpus.sentences import sentence_spans
 from jacorpus.corpus.steps import GlobalStep, JaStep, StepOptions, register_step
+from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_write_text
 
 REMOVED_FIELD: dict[str, pa.DataType] = {"sentence_dedup_removed": pa.int64()}
@@ -135,10 +136,10 @@ class SentenceDedupApply(JaStep):
         if rank == 0:  # corpus-wide figures go into the manifest once
             self.ledger.count(self.name, "repeated_units", stats["repeated_units"])
         opts = self.step_options
-        with open(os.path.join(self.work_dir, "starts.json"), encoding="utf-8") as fh:
+        with open(storage.local_copy(os.path.join(self.work_dir, "starts.json")), encoding="utf-8") as fh:
             index = json.load(fh).get(str(rank), 0)
-        units = np.load(os.path.join(self.work_dir, "units.npy"), mmap_mode="r")
-        first = np.load(os.path.join(self.work_dir, "first_docs.npy"), mmap_mode="r")
+        units = np.load(storage.local_copy(os.path.join(self.work_dir, "units.npy")), mmap_mode="r")
+        first = np.load(storage.local_copy(os.path.join(self.work_dir, "first_docs.npy")), mmap_mode="r")
         for doc in data or ():
             removed = self.remove(doc.text, index, units, first, opts)
             index += 1

@@ -6,9 +6,7 @@ memory-mapped, so reading a column or a few rows back (for verify, or for keeper
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import os
 from collections import OrderedDict
 from typing import Any, Iterator
 
@@ -16,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from jacorpus.corpus.shards import read_parts
+from jacorpus.foundation import storage
 
 
 def arrow_numbers(values: np.ndarray) -> pa.Array:
@@ -42,7 +41,7 @@ class StageLayout:
 
     def shard_bytes(self) -> int:
         """Bytes of the stage's shard files (sizes records a pass will spill before it has read anything)."""
-        return sum(os.path.getsize(path) for rank in self.ranks for path in rank_files(self.stage_dir, rank))
+        return sum(storage.size(path) for rank in self.ranks for path in rank_files(self.stage_dir, rank))
 
     def locate(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(position in ``ranks``, row within that task) of dense indices."""
@@ -51,7 +50,7 @@ class StageLayout:
 
 
 def rank_files(stage_dir: str, rank: int) -> list[str]:
-    return sorted(glob.glob(os.path.join(glob.escape(stage_dir), f"shard-{rank:05d}-*.arrow")))
+    return storage.glob(storage.join(storage.escape(stage_dir), f"shard-{rank:05d}-*.arrow"))
 
 
 def iter_rank_batches(
@@ -60,7 +59,7 @@ def iter_rank_batches(
     """Batches in row order, read (not mapped: a long scan must not keep a whole shard's pages resident), cut so
     that no batch holds more than ``max_text_bytes`` of text (its shingles and signatures scale with it)."""
     for path in rank_files(stage_dir, rank):
-        with pa.OSFile(path) as source:
+        with (storage.open(path, "rb") if storage.is_url(path) else pa.OSFile(path)) as source:
             for batch in pa.ipc.open_stream(source):
                 if batch.num_rows == 0:
                     continue
@@ -78,7 +77,8 @@ def iter_rank_batches(
 def read_rank_table(stage_dir: str, rank: int) -> pa.Table | None:
     tables = []
     for path in rank_files(stage_dir, rank):
-        tables.append(pa.ipc.open_stream(pa.memory_map(path)).read_all())  # zero-copy over the mapping
+        # zero-copy over the mapping (of a cached local copy, for a URL)
+        tables.append(pa.ipc.open_stream(pa.memory_map(storage.local_copy(path))).read_all())
     return pa.concat_tables(tables) if tables else None
 
 

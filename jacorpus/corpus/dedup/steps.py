@@ -25,7 +25,8 @@ from jacorpus.corpus.global_pass import (
     ClusterResult, Clusters, GlobalPassPlan, KeyCountResult, KeyCounts, ShardScan, cluster_stats, write_sorted_array,
 )
 from jacorpus.corpus.steps import GlobalStep, StepOptions, register_step
-from jacorpus.foundation.atomic_files import temporary_path
+from jacorpus.foundation import storage
+from jacorpus.foundation.atomic_files import atomic_output
 
 
 MINHASH_ONLY = ("threshold", "unit", "ngram", "num_perm", "bands", "rows", "seed", "scheme")
@@ -120,20 +121,16 @@ class Dedup(GlobalStep):
         hasher = MinHasher(opts.num_perm, opts.seed, opts.scheme) if minhash else None
         bands, rows = self.bands_rows()
         sig_schema = signature_schema(opts.num_perm, opts.scheme)
-        sig_writer, sig_path, sig_tmp = None, "", ""
-        if minhash:  # streamed to a name of this attempt's own, renamed once complete
-            os.makedirs(os.path.join(task.work_dir, "signatures"), exist_ok=True)
-            sig_path = os.path.join(task.work_dir, "signatures", f"{task.rank:05d}.arrow")
-            sig_tmp = temporary_path(sig_path)
+        if not minhash:
+            yield from self._scan_batches(task, bands, rows, shingler, hasher, None, sig_schema)
+            return
+        # streamed to a name of this attempt's own, renamed (uploaded, for a URL) once complete; a failed attempt
+        # leaves no partial file
+        storage.makedirs(storage.join(task.work_dir, "signatures"))
+        with atomic_output(storage.join(task.work_dir, "signatures", f"{task.rank:05d}.arrow")) as sig_tmp:
             sig_writer = pa.ipc.new_file(sig_tmp, sig_schema)
-        try:
             yield from self._scan_batches(task, bands, rows, shingler, hasher, sig_writer, sig_schema)
-            if sig_writer is not None:
-                sig_writer.close()
-                os.replace(sig_tmp, sig_path)
-        finally:
-            if sig_tmp and os.path.exists(sig_tmp):  # a failed attempt leaves no partial file
-                os.remove(sig_tmp)
+            sig_writer.close()
 
     def _scan_batches(self, task: ShardScan, bands: int, rows: int, shingler: Any, hasher: Any, sig_writer: Any,
                       sig_schema: pa.Schema) -> Iterator[pa.RecordBatch]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jacorpus.corpus.document import make_document
 from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORD_SECONDS
 from jacorpus.corpus.steps import JaStep
+from jacorpus.foundation import storage
 from jacorpus.foundation.registry import Registry
 
 
@@ -55,8 +56,14 @@ class Source(JaStep):
         """Resolved input files, sorted, relative patterns taken from the recipe directory."""
         found: list[str] = []
         for pattern in self.paths:
-            absolute = os.path.isabs(pattern)
-            full = pattern if absolute else os.path.join(self.base_dir, pattern)
+            full = storage.resolve(pattern, self.base_dir)  # a URL (s3://...) or a path
+            absolute = full == storage.local_path(pattern)
+            if storage.is_url(full):  # object stores list only objects: no folder comes back from a glob
+                matches = storage.glob(full) if glob.has_magic(full) else [full]
+                for match in matches:
+                    found.append(match)
+                    self._display[match] = match  # origin and id name the URL as listed
+                continue
             matches = sorted(glob.glob(full, recursive=True)) if glob.has_magic(full) else [full]
             for match in matches:
                 if match == full or not os.path.isdir(match):  # a folder named as such is an error, below
@@ -76,7 +83,7 @@ class Source(JaStep):
     def display_path(self, path: str) -> str:
         """Path as written into ``origin`` and ids (see ``_shown``)."""
         if path not in self._display:
-            self._display[path] = self._shown(path, os.path.isabs(path))
+            self._display[path] = path if storage.is_url(path) else self._shown(path, os.path.isabs(path))
         return self._display[path]
 
     # -- building documents --------------------------------------------------------------------------------------
@@ -99,16 +106,7 @@ class Source(JaStep):
     def read_file_safely(self, path: str) -> Iterator[Document]:
         self._position = None
         try:
-            if not os.path.exists(path):
-                raise SourceError("file not found", 0)
-            mode = os.stat(path).st_mode
-            if stat.S_ISDIR(mode):
-                raise SourceError("a directory, not a file (name its files or use a glob such as dir/*.txt)", 0)
-            if not stat.S_ISREG(mode):  # reading a FIFO or a device could block forever or never end
-                kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-                raise SourceError(f"{kind}, not a regular file: not read", 0)
-            if os.path.getsize(path) == 0:
-                raise SourceError("empty file", 0)
+            self.check_input_file(path)
             for doc in self.read_file(path):
                 self.ledger.read(doc)
                 yield doc
@@ -116,6 +114,30 @@ class Source(JaStep):
             self.error(path, exc.position if exc.position is not None else self._position, str(exc))
         except Exception as exc:  # noqa: BLE001 - any fault ends this file only, and is recorded
             self.error(path, self._position, f"{type(exc).__name__}: {exc}")
+
+    @staticmethod
+    def check_input_file(path: str) -> None:
+        """A readable, non-empty regular file (an object, for a URL); else SourceError."""
+        if storage.is_url(path):
+            try:
+                found = storage.info(path)
+            except FileNotFoundError:
+                raise SourceError("file not found", 0) from None
+            if found["type"] == "directory":
+                raise SourceError("a directory, not a file (name its files or use a glob such as dir/*.txt)", 0)
+            if found["size"] == 0:
+                raise SourceError("empty file", 0)
+            return
+        if not os.path.exists(path):
+            raise SourceError("file not found", 0)
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise SourceError("a directory, not a file (name its files or use a glob such as dir/*.txt)", 0)
+        if not stat.S_ISREG(mode):  # reading a FIFO or a device could block forever or never end
+            kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+            raise SourceError(f"{kind}, not a regular file: not read", 0)
+        if os.path.getsize(path) == 0:
+            raise SourceError("empty file", 0)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data:

@@ -10,12 +10,21 @@ from typing import BinaryIO, Callable, Iterator
 
 from jacorpus.corpus.sources.base import SourceError
 from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES
+from jacorpus.foundation import storage
 
 COMPRESSED_SUFFIXES = (".bz2", ".gz", ".xz", ".zst", ".zstd")
 
 
 def open_binary(path: str) -> BinaryIO:
-    """A binary stream of the decompressed content. Multistream .bz2 (Wikipedia dumps) is handled by bz2."""
+    """A binary stream of the decompressed content. Multistream .bz2 (Wikipedia dumps) is handled by bz2.
+    ``path`` may be a URL (``s3://...``): the compressed bytes then stream from the object store."""
+    if storage.is_url(path):
+        raw = storage.open(path, "rb")
+        if path.endswith((".zst", ".zstd")):
+            return io.BufferedReader(ZstdFrameReader(raw), buffer_size=1 << 16)
+        opener = bz2.open if path.endswith(".bz2") else gzip.open if path.endswith(".gz") else \
+            lzma.open if path.endswith(".xz") else None
+        return raw if opener is None else closing_both(opener(raw, "rb"), raw)
     if path.endswith(".bz2"):
         return bz2.open(path, "rb")
     if path.endswith(".gz"):
@@ -25,6 +34,21 @@ def open_binary(path: str) -> BinaryIO:
     if path.endswith((".zst", ".zstd")):
         return io.BufferedReader(ZstdFrameReader(open(path, "rb")), buffer_size=1 << 16)
     return open(path, "rb")
+
+
+def closing_both(stream: BinaryIO, raw: BinaryIO) -> BinaryIO:
+    """``stream`` (a decompressor over the file object ``raw``), whose close also closes ``raw``: bz2, gzip and
+    lzma leave a file object they were handed open."""
+    close = stream.close
+
+    def close_both() -> None:
+        try:
+            close()
+        finally:
+            raw.close()
+
+    stream.close = close_both  # type: ignore[method-assign]
+    return stream
 
 
 class ZstdFrameReader(io.RawIOBase):

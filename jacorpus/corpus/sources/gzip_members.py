@@ -10,13 +10,15 @@ from __future__ import annotations
 import io
 import zlib
 
+from jacorpus.foundation import storage
+
 GZIP_MAGIC = b"\x1f\x8b\x08"
 CHUNK = 1 << 16
 
 
 class ResyncingGzipReader(io.RawIOBase):
     def __init__(self, path: str) -> None:
-        self.raw = open(path, "rb")
+        self.raw = storage.open(path, "rb")  # a path or a URL (s3://...)
         self.member_start = 0  # compressed offset of the member being decoded
         self.member_output = 0  # bytes it has produced so far
         self.decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)

@@ -20,6 +20,7 @@ from jacorpus.corpus.limits import RecordTimeout
 from jacorpus.corpus.sources.base import Source, SourceError, SourceOptions, register_source
 from jacorpus.corpus.sources.charset import canonical_codec, charset_from_content_type, decode_bytes
 from jacorpus.corpus.sources.compression import COMPRESSED_SUFFIXES, open_counted
+from jacorpus.foundation import storage
 from jacorpus.corpus.sources.html_text import extract_page
 from jacorpus.corpus.sources.http_response import parse_http_response
 from jacorpus.corpus.sources.text import FEED_ROOT
@@ -163,22 +164,23 @@ class HtmlSource(Source):
         """Named files as given; folders searched recursively and glob matches kept when they are pages."""
         found: list[str] = []
         for pattern in self.paths:
-            full = pattern if os.path.isabs(pattern) else os.path.join(self.base_dir, pattern)
+            full = storage.resolve(pattern, self.base_dir)  # a path or a URL (s3://...)
             if not glob.has_magic(full):
-                found.extend(self.pages_under(full) if os.path.isdir(full) else [full])
+                found.extend(self.pages_under(full) if storage.isdir(full) else [full])
                 continue
-            for match in sorted(glob.glob(full, recursive=True)):
-                found.extend(self.pages_under(match) if os.path.isdir(match) else [match] if self.is_page(match) else [])
+            for match in storage.glob(full):
+                found.extend(self.pages_under(match) if storage.isdir(match) else [match] if self.is_page(match) else [])
         return list(dict.fromkeys(found))
 
     def pages_under(self, folder: str) -> list[str]:
-        return sorted(p for p in glob.glob(os.path.join(folder, "**", "*"), recursive=True) if self.is_page(p))
+        return [p for p in storage.glob(storage.join(storage.escape(folder), "**", "*")) if self.is_page(p)]
 
     def is_page(self, path: str) -> bool:
         name = path.lower()
         for suffix in COMPRESSED_SUFFIXES:
             name = name.removesuffix(suffix)
-        return os.path.isfile(path) and name.endswith(tuple(e.lower() for e in self.options.extensions))
+        # a URL glob lists objects only; a local one lists folders too
+        return (storage.is_url(path) or os.path.isfile(path)) and name.endswith(tuple(e.lower() for e in self.options.extensions))
 
     def read_decoded(self, path: str, what: str = "page"):
         """The whole file, at most ``max_bytes`` of it, decoded by the charset rules (forced, declared, detected)."""
