@@ -42,3 +42,18 @@ def test_corpus_run_into_another_recipes_output_is_one_line(tmp_path, shared_dat
     result = runner.invoke(app, ["corpus", "run", str(tmp_path / "b.yaml"), "--no-progress"])
     lines = [l for l in result.output.splitlines() if l.strip()]
     assert result.exit_code == 2 and len(lines) == 1 and "--overwrite" in lines[0] and "Traceback" not in result.output
+
+
+def test_sentencepiece_vocabulary_below_the_corpus_characters_is_one_line(tmp_path, shared_data):
+    """SentencePiece refuses a vocab_size below the characters it must keep: the recipe keys to change, one line."""
+    text = tmp_path / "neko.txt"
+    text.write_text((shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_text(encoding="utf-8")[:60_000],
+                    encoding="utf-8")
+    recipe = tmp_path / "sp.yaml"
+    recipe.write_text("name: small\nkind: sentencepiece\nvocab_size: 300\n", encoding="utf-8")
+    result = runner.invoke(app, ["tokenizer", "train", str(recipe), "--corpus", str(text), "--out",
+                                 str(tmp_path / "tok"), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert lines[0].startswith(f"error: {recipe}: vocab_size 300 is below the ") and "character_coverage 0.9995" in lines[0]

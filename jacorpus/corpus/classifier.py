@@ -197,6 +197,10 @@ class QualityClassifier(JaFilter):
             if labels and self.options.label not in labels:
                 raise ValueError(f"label {self.options.label!r} is not one of the model's labels {labels}")
 
+    def load(self) -> None:
+        # the model (scikit-learn, scipy and pandas imports for .joblib) and the Sudachi dictionary of the features
+        label_scores(load_classifier(self.model_path), "日本語の文章。")
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         scores = label_scores(load_classifier(self.model_path), doc.text)
         if self.options.label not in scores:

@@ -93,6 +93,9 @@ class Perplexity(JaFilter):
         assert self.cutoffs is not None
         return "head" if perplexity <= self.cutoffs[0] else "middle" if perplexity <= self.cutoffs[1] else "tail"
 
+    def load(self) -> None:
+        load_lm(self.model_dir)  # the KenLM model and its segmenter, once per process, before the first document
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         scores = load_lm(self.model_dir).paragraph_scores(doc.text)
         perplexity = document_perplexity(scores)

@@ -334,6 +334,9 @@ class QualityFilter(JaFilter):
         self.rules = active_rules(self.options)
         self.stop_words = frozenset(self.options.stop_words)
 
+    def load(self) -> None:
+        first_failing_rule("日本語の文章。", self.rules, self.stop_words)  # the Sudachi dictionary, when a rule counts words
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         failed = first_failing_rule(doc.text, self.rules, self.stop_words)
         return True if failed is None else (False, failed)

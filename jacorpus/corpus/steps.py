@@ -92,6 +92,11 @@ class JaStep(PipelineStep):
         self.base_dir = base_dir  # recipe directory, for relative paths in options
         self.context = TaskContext()  # a step used alone; an engine binds each task's context
 
+    def load(self) -> None:
+        """One-time set-up before a task's first record (a model, a dictionary and the imports they bring), run
+        outside the per-record deadline: an import cut by the alarm leaves half-initialized modules behind (every
+        later record then fails), and a first load that is slow on a busy node is not the record's fault."""
+
     def bind(self, context: TaskContext) -> "JaStep":
         """Called by the engine before the step runs a task."""
         self.context = context
@@ -178,7 +183,11 @@ class JaFilter(JaStep):
         raise NotImplementedError
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        loaded = False
         for doc in data:
+            if not loaded:  # at the first record, so a task with nothing in scope loads nothing
+                self.load()
+                loaded = True
             try:
                 with self.track_time(), record_deadline(self.max_record_seconds):
                     result = self.filter(doc)

@@ -131,6 +131,8 @@ def mcqa(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
          data: Path = typer.Option(..., exists=True, help="IgakuQA folder/JSONL or JMMLU-style CSV."),
          max_examples: int = typer.Option(0, help="0 = all; otherwise a sample drawn with --seed."),
          seed: int = typer.Option(1), trust_remote_code: bool = TRUST, progress: bool = PROGRESS,
+         name: Optional[str] = typer.Option(None, help="Task name in results.json and the model card (default: mcqa "
+                                                       "for IgakuQA, mcqa-<file name> for a CSV)."),
          output: Optional[Path] = OUTPUT) -> None:
     """Multiple-choice log-likelihood scoring for causal models: accuracy (multi-answer questions: the top k choices
     must be exactly the k right ones), per exam year, with skipped questions counted by reason."""
@@ -138,7 +140,13 @@ def mcqa(model_dir: Path = typer.Argument(..., exists=True, file_okay=False),
 
     with one_line_errors():
         metrics, predictions = run_mcqa(str(model_dir), str(data), max_examples, seed, _trust(trust_remote_code), progress)
-    _finish(model_dir, output, "mcqa", metrics, predictions)
+    _finish(model_dir, output, name or mcqa_task_name(data), metrics, predictions)
+
+
+def mcqa_task_name(data: Path) -> str:
+    """IgakuQA keeps the name ``mcqa``; another data set (a JMMLU-style CSV) gets its own, so evaluating it after
+    IgakuQA adds rows to the model card instead of replacing IgakuQA's."""
+    return f"mcqa-{data.stem}" if data.suffix.lower() == ".csv" else "mcqa"
 
 
 @eval_app.command("compare")

@@ -7,6 +7,8 @@ import os
 import re
 from typing import Any
 
+from jacorpus.foundation.atomic_files import atomic_write_text
+
 CARD_BEGIN, CARD_END = "<!-- jacorpus-eval:begin -->", "<!-- jacorpus-eval:end -->"
 
 
@@ -16,8 +18,8 @@ def write_results(output: str, task: str, metrics: dict[str, float], predictions
     path = os.path.join(output, "results.json")
     results = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {}
     results[task] = metrics
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(results, fh, ensure_ascii=False, indent=2)
+    # read-modify-write of a file that holds earlier runs' tasks: atomic, so an interrupted run cannot lose them
+    atomic_write_text(path, json.dumps(results, ensure_ascii=False, indent=2, default=float))
     with open(os.path.join(output, f"{task}.predictions.jsonl"), "w", encoding="utf-8") as fh:
         for row in predictions:
             fh.write(json.dumps(row, ensure_ascii=False, default=float) + "\n")
@@ -65,8 +67,7 @@ def update_model_card(model_dir: str, task: str, metrics: dict[str, Any]) -> str
                f"<!-- jacorpus-eval-data {data} -->\n{CARD_END}")
     pattern = re.compile(re.escape(CARD_BEGIN) + ".*?" + re.escape(CARD_END), re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    atomic_write_text(path, text)  # the card holds every earlier run's rows: never leave it half written
     return path
 
 

@@ -20,7 +20,8 @@ def clm_perplexity(tokenizer, model, texts: list[str], max_tokens: int, progress
     nll, count, windowed = 0.0, 0, 0
     with torch.no_grad():
         for text in tqdm(texts, desc="eval lm", unit="text", disable=not progress):
-            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+            # verbose=False: the "longer than the maximum sequence length" warning is wrong here, texts are windowed
+            ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
             if tokenizer.bos_token_id is not None:
                 ids = [tokenizer.bos_token_id] + ids
             windowed += len(ids) - 1 > max_tokens
@@ -39,7 +40,8 @@ def clm_perplexity(tokenizer, model, texts: list[str], max_tokens: int, progress
 def mlm_windows(tokenizer, text: str, max_tokens: int, word_ids_fn=None):
     """(input ids with special tokens, positions of the text's tokens, their word ids or None) per window: the text's
     tokens cut into consecutive pieces that fit the model's ``max_tokens`` with the tokenizer's own specials."""
-    enc = tokenizer(text, return_special_tokens_mask=True)  # the tokenizer's own specials around the text
+    # the tokenizer's own specials around the text (verbose=False: no length warning, the text is windowed below)
+    enc = tokenizer(text, return_special_tokens_mask=True, verbose=False)
     ids, special = enc["input_ids"], enc["special_tokens_mask"]
     lead = next((i for i, flag in enumerate(special) if not flag), len(ids))
     tail = next((i for i, flag in enumerate(reversed(special)) if not flag), 0)
@@ -106,12 +108,12 @@ def choice_loglikelihoods(tokenizer, model, prompt: str, choices: list[str], max
     than the context keeps its start."""
     import torch
 
-    full_prefix = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    full_prefix = tokenizer(prompt, add_special_tokens=False, verbose=False)["input_ids"]  # cut to fit below
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
     scores, cut = [], False
     with torch.no_grad():
         for choice in choices:
-            cont = tokenizer(choice, add_special_tokens=False)["input_ids"][: max(max_tokens - len(bos) - 1, 1)]
+            cont = tokenizer(choice, add_special_tokens=False, verbose=False)["input_ids"][: max(max_tokens - len(bos) - 1, 1)]
             keep = max(max_tokens + 1 - len(cont) - len(bos), 1)  # inputs are ids[:-1]: max_tokens of them
             cut |= keep < len(full_prefix)
             prefix = bos + full_prefix[-keep:]

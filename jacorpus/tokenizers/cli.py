@@ -97,6 +97,16 @@ def tokenizer_train(
     except (FileNotFoundError, ValueError) as exc:  # no such corpus, or no text in it
         typer.echo(str(exc), err=True)
         raise typer.Exit(2)
+    except RuntimeError as exc:  # SentencePiece's check of the recipe against the corpus, as a C++ traceback
+        import re
+
+        found = re.search(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)", str(exc))
+        if not found:
+            raise
+        typer.echo(f"error: {recipe}: vocab_size {found[1]} is below the {found[2]} characters SentencePiece must keep "
+                   f"at character_coverage {spec.character_coverage}; raise vocab_size or lower character_coverage",
+                   err=True)
+        raise typer.Exit(2)
     typer.echo(f"tokenizer {spec.name} ({spec.kind}): {summary['vocab_size']} tokens, "
                f"{summary['dictionary_terms']} dictionary terms, trained on {summary['documents']} documents "
                f"({summary['characters']} characters) in {summary['seconds']} s -> {out}")

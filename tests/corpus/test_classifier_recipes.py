@@ -61,6 +61,36 @@ def test_classifier_step_runs_the_linear_model(linear, labels_file):
         QualityClassifier(ClassifierOptions(model=str(model), label="excellent"))
 
 
+FIRST_RECORD = """
+import sys
+from datatrove.data import Document
+from jacorpus.corpus.classifier import ClassifierOptions, QualityClassifier
+
+QualityClassifier.max_record_seconds = float(sys.argv[2])  # far below the scikit-learn import alone (>1 s)
+assert "sklearn" not in sys.modules
+step = QualityClassifier(ClassifierOptions(model=sys.argv[1], min_score=0.0))
+docs = [Document(text=t, id=str(i), metadata={}) for i, t in enumerate(["吾輩は猫である。名前はまだ無い。"] * 3)]
+kept = list(step.run(iter(docs)))
+print(len(kept), sorted(step.ledger.dropped.items()), [round(d.metadata["quality_score"], 6) for d in kept])
+"""
+
+
+def test_loading_the_model_is_not_cut_by_the_record_deadline(linear):
+    """A fresh worker (a Slurm array task, a Spark executor) imports scikit-learn when it meets its first record:
+    that load runs before the per-record deadline starts, so the alarm cannot stop an import halfway (which left
+    half-initialized pandas/scipy modules and failed every record after it)."""
+    import subprocess
+    import sys
+
+    from jacorpus.corpus.classifier import label_scores, load_classifier
+
+    model, _, _, _ = linear
+    out = subprocess.run([sys.executable, "-c", FIRST_RECORD, str(model), "0.5"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    expected = round(label_scores(load_classifier(str(model)), "吾輩は猫である。名前はまだ無い。")["good"], 6)
+    assert out.stdout.split("\n")[-2] == f"3 [] {[expected] * 3}"
+
+
 def test_bootstrap_interval_and_calibration_against_hand_counts():
     truth = ["good"] * 30 + ["bad"] * 70
     perfect = evaluate(truth, truth)

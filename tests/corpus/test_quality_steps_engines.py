@@ -1,5 +1,5 @@
-"""`decontaminate`, `perplexity` and the linear `classifier` in one recipe: the local engine and Spark (local[2])
-give the same kept documents, annotations and drops."""
+"""`decontaminate`, `perplexity` and the linear `classifier` in one recipe: the local engine, Spark (local[2]) and
+Slurm (array tasks started as Slurm starts them) give the same kept documents, annotations and drops."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan
 from jacorpus.pipelines.recipe import parse_recipe
 from jacorpus.pipelines.spark import run_spark, spark_session
+from tests.pipelines.slurm_runner import run_on_slurm
 
 runner = CliRunner()
 
 
 @pytest.mark.slow
-def test_quality_steps_run_alike_on_local_and_spark(tmp_path, shared_data):
+def test_quality_steps_run_alike_on_local_spark_and_slurm(tmp_path, shared_data, monkeypatch):
     d = shared_data
     # models: an order-3 LM on the Aozora novel (a text file made into a corpus), a linear classifier on the labels
     (tmp_path / "neko.yaml").write_text(
@@ -57,16 +58,19 @@ output: {{dir: out, keep_dropped: true}}
         remote = run_spark(build_plan(spec, str(tmp_path / "spark")), spark=spark)
     finally:
         spark.stop()
+    slurm = run_on_slurm(build_plan(spec, str(tmp_path / "slurm")), tmp_path, monkeypatch)
+    assert (local["engine"], remote["engine"], slurm["engine"]) == ("local", "spark", "slurm")
     same = ("read", "kept", "dropped", "steps")
-    assert {k: local[k] for k in same} == {k: remote[k] for k in same}
+    assert {k: local[k] for k in same} == {k: remote[k] for k in same} == {k: slurm[k] for k in same}
     assert local["dropped"]["decontaminate:jsts"] == 3
     assert local["read"] == 20 and local["kept"] > 0
-    for sub in ("", "dropped"):
-        a = datasets.load_from_disk(str(tmp_path / "local" / sub))
-        b = datasets.load_from_disk(str(tmp_path / "spark" / sub))
-        assert a.column_names == b.column_names
-        for column in a.column_names:
-            assert a[column] == b[column], (sub, column)
+    for engine in ("spark", "slurm"):
+        for sub in ("", "dropped"):
+            a = datasets.load_from_disk(str(tmp_path / "local" / sub))
+            b = datasets.load_from_disk(str(tmp_path / engine / sub))
+            assert a.column_names == b.column_names, (engine, sub)
+            for column in a.column_names:
+                assert a[column] == b[column], (engine, sub, column)
     kept = datasets.load_from_disk(str(tmp_path / "local"))
     assert {"perplexity", "perplexity_bucket", "perplexity_paragraphs", "quality_score"} <= set(kept.column_names)
     assert all(p <= 2000 for p in kept["perplexity"]) and min(kept["quality_score"]) >= 0.3

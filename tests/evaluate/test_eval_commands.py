@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -108,3 +109,16 @@ def test_mcqa_on_igakuqa_and_compare(tiny_models, tmp_path, shared_data):
     result = runner.invoke(app, ["eval", "compare", f"a={out / 'results.json'}", f"b={out / 'results.json'}", "--png", str(png)])
     assert result.exit_code == 0 and "| mcqa | accuracy |" in result.output
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_mcqa_on_another_data_set_adds_card_rows(tiny_models, tmp_path, shared_data):
+    """IgakuQA, then JMMLU-Med (a CSV): the model card keeps both, each under its own task name."""
+    model = tmp_path / "gpt2"
+    shutil.copytree(tiny_models["gpt2"], model)
+    invoke("eval", "mcqa", model, "--data", shared_data / "medical" / "igakuqa" / "2019", "--max-examples", "5")
+    invoke("eval", "mcqa", model, "--data", shared_data / "medical" / "jmed_llm" / "jmmlu_med.csv", "--max-examples", "5")
+    results = json.loads((model / "eval" / "results.json").read_text())
+    assert set(results) == {"mcqa", "mcqa-jmmlu_med"}
+    assert results["mcqa"]["by_group"].keys() == {"2019"} and results["mcqa-jmmlu_med"]["chance"] == 0.25
+    card = (model / "README.md").read_text()
+    assert "| mcqa | accuracy |" in card and "| mcqa-jmmlu_med | accuracy |" in card
