@@ -1,7 +1,8 @@
 """The planted-edit near-duplicate set of bench/dedup.py, and its exact ground truth. Not a bench itself.
 
-Documents: real Japanese sentences (neko.txt, the ABEJA CC-ja pages, JSQuAD's Wikipedia paragraphs, JSTS captions)
-recombined into base documents of 400-2,500 characters (the pool is walked shuffled, so a sentence recurs in only
+Documents: real Japanese sentences (neko.txt, the ABEJA CC-ja pages, JSQuAD's Wikipedia paragraphs, the jawiki
+sample articles' wikitext with the markup thinned, JSTS captions) recombined into base documents of 300-1,500
+characters (the pool is walked shuffled, so a sentence recurs in only
 a few documents), then planted copies of random earlier documents (a tenth of them copies of copies) with graded
 edits: sentences replaced, deleted and inserted, characters substituted, the end cut off, in proportions drawn per
 copy so their Jaccard to the original spreads over 0.4-1.0; plus every version of the three laws in
@@ -9,12 +10,14 @@ neardup_ja_law_versions (real graded near-duplicates).
 
 Ground truth: the exact Jaccard of character 5-gram sets of every pair of documents that shares a 5-gram,
 computed without any jacorpus code: NFKC (``unicodedata``), lower case, whitespace removed (``str.split``), and
-5-grams identified exactly (no hashing: code points ranked, 4-grams ranked, then 5-grams ranked), the pair counts
-from a sparse incidence product (scipy).
+5-grams identified exactly (no hashing: code points ranked, 4-grams ranked, then 5-grams ranked); every pair that
+can reach the floor (J >= 0.5) found by exact prefix filtering, its intersection counted from sparse incidence rows.
 """
 
 from __future__ import annotations
 
+import bz2
+import html
 import json
 import random
 import re
@@ -34,7 +37,14 @@ def sentence_pool(shared: Path) -> list[str]:
         for line in fh:
             row = json.loads(line)
             captions += [row["sentence1"], row["sentence2"]]
-    text = "\n".join([neko, *(d["text"] for g in cc.values() for d in g), *sorted(contexts)])
+    wiki = []
+    for name in ("jawiki-2022-07-pages-articles-sample.xml.bz2", "jawiki-2006-08-export-0.3-sample.xml.bz2"):
+        xml = bz2.open(shared / "jawiki_xml" / name).read().decode("utf-8", "replace")
+        for body in re.findall(r"<text[^>]*>(.*?)</text>", xml, flags=re.S):  # article wikitext, markup thinned
+            body = html.unescape(body)
+            body = re.sub(r"\{\{[^{}]*\}\}|<[^>]+>|\[\[(?:[^|\]]*\|)?|\]\]|'{2,}|==+", "", body)
+            wiki += [line for line in body.splitlines() if not line.startswith(("|", "{", "!", "*", "[", "#", ":"))]
+    text = "\n".join([neko, *(d["text"] for g in cc.values() for d in g), *sorted(contexts), *wiki])
     sentences = [s.strip() for s in re.split(r"(?<=[。！？])|\n", text) if len(s.strip()) >= 8]
     return list(dict.fromkeys(sentences + captions))  # distinct, in a fixed order
 
@@ -88,7 +98,7 @@ def build(shared: Path, base_docs: int, copies: int, seed: int = 7) -> tuple[lis
             texts.append(text)
             kinds.append("copy")
             continue
-        target, sentences, size = rng.randint(400, 2500), [], 0
+        target, sentences, size = rng.randint(300, 1500), [], 0
         while size < target:
             if cursor == len(order):
                 rng.shuffle(order)
@@ -111,7 +121,7 @@ def _rank(values: np.ndarray) -> np.ndarray:
     return np.unique(values, return_inverse=True)[1].astype(np.uint64)
 
 
-def exact_pairs(texts: list[str], min_jaccard: float = 0.3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def exact_pairs(texts: list[str], min_jaccard: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(i, j, jaccard) with i < j for every pair at or above ``min_jaccard``: exact, character 5-gram sets."""
     from scipy.sparse import csr_matrix
 
@@ -130,17 +140,33 @@ def exact_pairs(texts: list[str], min_jaccard: float = 0.3) -> tuple[np.ndarray,
     five = (_rank(four) << np.uint64(16)) | chars[index + 4]
     gram = _rank(five).astype(np.int64)
     doc = np.searchsorted(starts, index, side="right") - 1
-    incidence = csr_matrix((np.ones(gram.size, dtype=np.float32), (doc, gram)), shape=(len(texts), int(gram.max()) + 1))
-    incidence.data[:] = 1.0
-    incidence.sum_duplicates()
-    incidence.data[:] = 1.0  # sets, not multisets
-    sizes = np.asarray(incidence.sum(axis=1)).ravel()
-    inter = (incidence @ incidence.T).tocoo()
-    upper = inter.row < inter.col
-    i, j, both = inter.row[upper], inter.col[upper], inter.data[upper].astype(np.float64)
+    pairs = np.unique(np.stack((doc, gram), axis=1), axis=0)  # sets, not multisets
+    doc, gram = pairs[:, 0], pairs[:, 1]
+    shape = (len(texts), int(gram.max()) + 1)
+    full = csr_matrix((np.ones(doc.size, dtype=np.float32), (doc, gram)), shape=shape)
+    sizes = np.bincount(doc, minlength=len(texts))
+    # Exact candidates by prefix filtering (Chaudhuri et al. 2006; Bayardo et al. 2007): order 5-grams rarest first;
+    # J(A, B) >= t implies |A & B| >= t * max(|A|, |B|), so the first |A| - ceil(t |A|) + 1 of A's 5-grams and B's
+    # share one. Common 5-grams never pair documents up by themselves, which keeps the product sparse.
+    df = np.bincount(gram)
+    order = np.lexsort((gram, df[gram], doc))  # by document, then rarest first
+    doc_o, gram_o = doc[order], gram[order]
+    rank_in_doc = np.arange(doc_o.size) - (np.cumsum(sizes) - sizes)[doc_o]
+    prefix = rank_in_doc < sizes[doc_o] - np.ceil(min_jaccard * sizes[doc_o]).astype(np.int64) + 1
+    head = csr_matrix((np.ones(int(prefix.sum()), dtype=np.float32), (doc_o[prefix], gram_o[prefix])), shape=shape)
+    cand = (head @ head.T).tocoo()
+    upper = cand.row < cand.col
+    i, j = cand.row[upper].astype(np.int64), cand.col[upper].astype(np.int64)
+    small, large = np.minimum(sizes[i], sizes[j]), np.maximum(sizes[i], sizes[j])
+    fits = small >= min_jaccard * large  # the size filter: J <= |small| / |large|
+    i, j = i[fits], j[fits]
+    both = np.empty(i.size, dtype=np.float64)
+    for lo in range(0, i.size, 20_000):  # exact intersections, a chunk of candidate pairs at a time
+        rows = full[i[lo : lo + 20_000]].multiply(full[j[lo : lo + 20_000]])
+        both[lo : lo + 20_000] = np.asarray(rows.sum(axis=1)).ravel()
     jaccard = both / (sizes[i] + sizes[j] - both)
     keep = jaccard >= min_jaccard
-    return i[keep].astype(np.int64), j[keep].astype(np.int64), jaccard[keep]
+    return i[keep], j[keep], jaccard[keep]
 
 
 def load_or_build(shared: Path, base_docs: int, copies: int, cache: Path) -> dict:
