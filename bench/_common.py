@@ -4,6 +4,7 @@ interleaved rounds both time them with. Not a bench itself (running it does noth
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,12 @@ from typing import Any, Callable, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 Result = TypeVar("Result")
+
+
+def results_dir() -> Path:
+    """Where a bench writes by default: $JACORPUS_BENCH_RESULTS, else the scratch folder out/bench. Only
+    `make bench-record` sets it to bench/results, so smoke runs (`make bench`) never replace the recorded figures."""
+    return Path(os.environ.get("JACORPUS_BENCH_RESULTS", REPO / "out" / "bench"))
 
 
 def shared_data_dir() -> Path:

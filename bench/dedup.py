@@ -6,7 +6,7 @@ jacorpus against rensa, HojiChar and datasketch doing the same work.
 `make bench-record` passes --out bench/results. The process pins itself to one CPU (its children inherit it) and
 every time is CPU time (process + reaped children) unless it says wall.
 
-1. planted-edit set (bench/neardup_set.py): 18,000 documents of real Japanese text, 2,000 planted edited copies,
+1. planted-edit set (bench/_neardup_set.py): 18,000 documents of real Japanese text, 2,000 planted edited copies,
    the 30 law versions; ground truth = exact character 5-gram Jaccard of every pair (computed without jacorpus).
    Every contender dedups the same normalized text (NFKC, lower case, no whitespace) with character 5-grams, 128
    permutations, threshold 0.8; the peers' times include that normalization (jacorpus does it inside). Reported:
@@ -39,8 +39,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-from _common import shared_data_dir  # noqa: E402
-import neardup_set  # noqa: E402
+from _common import results_dir, shared_data_dir  # noqa: E402
+import _neardup_set as neardup_set  # noqa: E402
 
 TEXT_DEDUP = (
     "not run: text-dedup 0.4.0 (the last release on the package index, 2024) pins rich<14 and urllib3<=2.0 and "
@@ -314,7 +314,7 @@ def markdown(result: dict) -> str:
         f"{result['cpu_count']}-core machine shared with other jobs; times are CPU seconds (process + children), "
         "median of the rounds; contenders alternate within each round.", "",
         f"## Planted-edit set: {t['docs']} documents ({t['copies']} planted edited copies, {t['laws']} law versions)",
-        "", f"Exact character 5-gram Jaccard of every pair (bench/neardup_set.py): {t['pairs_0.5']} pairs at J >= 0.5, "
+        "", f"Exact character 5-gram Jaccard of every pair (bench/_neardup_set.py): {t['pairs_0.5']} pairs at J >= 0.5, "
         f"{t['pairs_0.8']} at J >= 0.8. Threshold 0.8, 128 permutations for every contender.", "",
         "| contender | recall J>=0.8 | J>=0.9 | J>=0.7 | precision | removed | CPU s | wall s | CPU vs previous default |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -342,7 +342,7 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 documents, 1 round (a smoke run)")
-    parser.add_argument("--out", type=Path, default=REPO / "out" / "bench", help="folder for dedup.{json,md,png}")
+    parser.add_argument("--out", type=Path, default=results_dir(), help="folder for dedup.{json,md,png}")
     args = parser.parse_args()
     load = one_core()
     from loguru import logger

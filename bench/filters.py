@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from _common import cc_ja_texts, mc4_texts, take_turns  # noqa: E402  (bench/, the script's own folder)
+from _common import cc_ja_texts, mc4_texts, results_dir, take_turns  # noqa: E402  (bench/, the script's own folder)
 from conftest import shared_data_dir  # noqa: E402
 from datatrove.data import Document  # noqa: E402
 
@@ -238,7 +238,7 @@ def write_markdown(path: Path, figures: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer documents, one round, one classifier seed")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--out", type=Path, default=results_dir())
     args = parser.parse_args()
     data = shared_data_dir()
 
