@@ -1,10 +1,12 @@
 """Dedup bench: recall and precision against an exact ground truth, cost per CPU-second, and signature throughput,
 jacorpus against rensa, HojiChar and datasketch doing the same work.
 
-    taskset -c 0 .venv/bin/python bench/dedup.py [--quick] [--out DIR]    # DIR default: out/bench (scratch)
+    taskset -c 0 .venv/bin/python bench/dedup.py [--quick] [--part all|planted|signatures] [--out DIR]
 
-`make bench-record` passes --out bench/results. The process pins itself to one CPU (its children inherit it) and
-every time is CPU time (process + reaped children) unless it says wall.
+DIR defaults to $JACORPUS_BENCH_RESULTS or the scratch folder out/bench.
+
+`make bench-record` writes bench/results. The process pins itself to one CPU (its children inherit it) and
+every time is CPU time of the process tree (the engine's workers included) unless it says wall.
 
 1. planted-edit set (bench/_neardup_set.py): 18,000 documents of real Japanese text, 2,000 planted edited copies,
    the 30 law versions; ground truth = exact character 5-gram Jaccard of every pair (computed without jacorpus).
@@ -29,7 +31,6 @@ import json
 import os
 import random
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -51,8 +52,19 @@ THRESHOLD, NUM_PERM = 0.8, 128
 
 
 def cpu_seconds() -> float:
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    """CPU seconds of this process tree: its own, its reaped children's, and those of live descendants (the local
+    engine's forkserver lives as long as this process, and reaps the workers it forks: their time is in its
+    children's times)."""
+    import psutil
+
+    own = psutil.Process()
+    total = sum(own.cpu_times()[:4])
+    for child in own.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:4])
+        except psutil.NoSuchProcess:  # ended between the listing and the look-up: its reaper counted it
+            pass
+    return total
 
 
 def one_core() -> str:
@@ -311,7 +323,7 @@ def markdown(result: dict) -> str:
     lines = [
         "# Dedup bench" + (" (--quick)" if result["quick"] else ""), "",
         f"`{result['command']}`; one CPU (sched_setaffinity), load average at start {result['load']} on a "
-        f"{result['cpu_count']}-core machine shared with other jobs; times are CPU seconds (process + children), "
+        f"{result['cpu_count']}-core machine shared with other jobs; times are CPU seconds of the process tree (engine workers included), "
         "median of the rounds; contenders alternate within each round.", "",
         f"## Planted-edit set: {t['docs']} documents ({t['copies']} planted edited copies, {t['laws']} law versions)",
         "", f"Exact character 5-gram Jaccard of every pair (bench/_neardup_set.py): {t['pairs_0.5']} pairs at J >= 0.5, "
@@ -330,7 +342,7 @@ def markdown(result: dict) -> str:
               "![S-curves](dedup_scurve.png)", "", "## Signatures, raw text to signature, docs per CPU-second", ""]
     for sig in result["signatures"]:
         lines += [f"{sig['docs']} documents of 2,000 characters, {sig['num_perm']} permutations, {sig['rounds']} "
-                  "rounds:", "", "| contender | docs per CPU-s | jacorpus (numba) is |", "|---|---:|---:|"]
+                  f"rounds (load average at start {result.get('load_signatures', result['load'])}):", "", "| contender | docs per CPU-s | jacorpus (numba) is |", "|---|---:|---:|"]
         for name, row in sig.items():
             if isinstance(row, dict):
                 lines.append(f"| {name} | {row['docs_per_cpu_s']:.0f} | {row['jacorpus_is']:.2f}x |")
@@ -342,6 +354,8 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 documents, 1 round (a smoke run)")
+    parser.add_argument("--part", choices=["all", "planted", "signatures"], default="all",
+                        help="run one part and keep the other from an existing OUT/dedup.json")
     parser.add_argument("--out", type=Path, default=results_dir(), help="folder for dedup.{json,md,png}")
     args = parser.parse_args()
     load = one_core()
@@ -354,14 +368,21 @@ def main() -> None:
     result: dict = {"bench": "dedup", "quick": args.quick, "cpu_count": os.cpu_count(), "load": load,
                     "command": "taskset -c 0 .venv/bin/python bench/dedup.py" + (" --quick" if args.quick else ""),
                     "text_dedup": TEXT_DEDUP}
-    data = neardup_set.load_or_build(shared, base, copies, REPO / "out" / "bench" / "cache")
-    texts = data["texts"]
-    result["truth"] = {"docs": len(texts), "copies": data["kinds"].count("copy"), "laws": data["kinds"].count("law"),
-                       "pairs_0.5": int(data["jaccard"].size), "pairs_0.8": int((data["jaccard"] >= 0.8).sum())}
-    with tempfile.TemporaryDirectory() as tmp:
-        result["planted"] = bench_planted(texts, data, Path(tmp), rounds)
-    docs = signature_docs(shared, sig_docs)
-    result["signatures"] = [bench_signatures(docs, p, 1 if args.quick else 3) for p in (128, 256)]
+    if args.part != "all":  # the other part's figures (and their load) stay as recorded
+        kept = json.loads((args.out / "dedup.json").read_text(encoding="utf-8"))
+        result |= {k: kept[k] for k in (("truth", "planted", "load") if args.part == "signatures" else ("signatures",))}
+        result["load_signatures" if args.part == "signatures" else "load"] = load
+    if args.part in ("all", "planted"):
+        data = neardup_set.load_or_build(shared, base, copies, REPO / "out" / "bench" / "cache")
+        texts = data["texts"]
+        result["truth"] = {"docs": len(texts), "copies": data["kinds"].count("copy"),
+                           "laws": data["kinds"].count("law"), "pairs_0.5": int(data["jaccard"].size),
+                           "pairs_0.8": int((data["jaccard"] >= 0.8).sum())}
+        with tempfile.TemporaryDirectory() as tmp:
+            result["planted"] = bench_planted(texts, data, Path(tmp), rounds)
+    if args.part in ("all", "signatures"):
+        docs = signature_docs(shared, sig_docs)
+        result["signatures"] = [bench_signatures(docs, p, 1 if args.quick else 3) for p in (128, 256)]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "dedup.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (args.out / "dedup.md").write_text(markdown(result), encoding="utf-8")

@@ -95,6 +95,38 @@ def _legacy(hashes, starts, counts, a, b, out):
     return out
 
 
+@njit(cache=True)
+def dedup_codepoints(points, lengths, table, offsets, values):
+    """``textnorm._dedup_table`` applied to the concatenated code points of many texts: (code points, count per
+    text, texts holding a character the table leaves to the string path). Two passes: sizes, then values."""
+    size = 0
+    counts = np.zeros(lengths.size, dtype=np.int64)
+    slow = np.zeros(lengths.size, dtype=np.bool_)
+    for step in range(2):
+        flat = np.empty(size, dtype=np.uint32)
+        at, pos = 0, 0
+        for d in range(lengths.size):
+            begin = at
+            for i in range(pos, pos + lengths[d]):
+                v = table[points[i]]
+                if v <= 0x10FFFF:
+                    if step:
+                        flat[at] = v
+                    at += 1
+                elif v == 0xFFFFFFFE:
+                    slow[d] = True
+                elif v != 0xFFFFFFFF:
+                    k = v - 0xE0000000
+                    for j in range(offsets[k], offsets[k + 1]):
+                        if step:
+                            flat[at] = values[j]
+                        at += 1
+            pos += lengths[d]
+            counts[d] = at - begin
+        size = at
+    return flat, counts, slow
+
+
 def window_hashes(tokens: np.ndarray, counts: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(hashes concatenated, hashes per document), as ``hashing.batch_window_murmur3``."""
     counts = np.asarray(counts, dtype=np.int64)

@@ -13,7 +13,7 @@ import numpy as np
 import xxhash
 
 from jacorpus.corpus.dedup.hashing import batch_window_murmur3, murmur3_blocks, window_murmur3
-from jacorpus.corpus.dedup.textnorm import codepoints, nfkc, normalize_for_dedup
+from jacorpus.corpus.dedup.textnorm import codepoints, codepoints_batch, nfkc, normalize_for_dedup
 from jacorpus.foundation.sudachi_chunks import sudachi_pieces
 
 def word_token_id(word: str) -> int:
@@ -53,9 +53,12 @@ class Shingler:
 
     def hash_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Shingle hashes of many documents at once: (all hashes concatenated, count per document)."""
-        tokens = [self.tokens(t) for t in texts]
-        counts = np.fromiter((t.size for t in tokens), dtype=np.int64, count=len(tokens))
-        flat = np.concatenate(tokens) if tokens else np.empty(0, dtype=np.uint32)
+        if self.unit == "char":
+            flat, counts = codepoints_batch(texts)
+        else:
+            tokens = [self.tokens(t) for t in texts]
+            counts = np.fromiter((t.size for t in tokens), dtype=np.int64, count=len(tokens))
+            flat = np.concatenate(tokens) if tokens else np.empty(0, dtype=np.uint32)
         return batch_window_murmur3(flat, counts, self.ngram)
 
     def hash_set64(self, text: str) -> np.ndarray:
