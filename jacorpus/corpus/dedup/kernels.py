@@ -127,6 +127,22 @@ def dedup_codepoints(points, lengths, table, offsets, values):
     return flat, counts, slow
 
 
+@njit(cache=True)
+def sorted_intersection_size(a, b):
+    """How many values two sorted unique arrays share (one merge pass; ``np.intersect1d`` sorts both again)."""
+    i = j = count = 0
+    while i < a.size and j < b.size:
+        if a[i] == b[j]:
+            count += 1
+            i += 1
+            j += 1
+        elif a[i] < b[j]:
+            i += 1
+        else:
+            j += 1
+    return count
+
+
 def window_hashes(tokens: np.ndarray, counts: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(hashes concatenated, hashes per document), as ``hashing.batch_window_murmur3``."""
     counts = np.asarray(counts, dtype=np.int64)
