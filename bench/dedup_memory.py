@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/dedup_memory.py [--quick] [--sizes 10000,100000,1000000] [--out bench/results/dedup_memory.json]
 
-Documents (~500 characters) are recombined from real sentences (neko.txt and the CC-ja pages); 10% are near-copies
-of a recent document with a few characters changed (planted near-duplicates). For each size, in a fresh child
-process each: (a) the whole recipe (jsonl -> dedup minhash -> shards) through run_local with one worker, and (b) the
-dedup decision pass alone (``prepare``) over the stage-0 shards (a) left. Peak RSS is the child's ru_maxrss.
+Documents (~500 characters) are recombined from real sentences (the pool of bench/_neardup_set.py: neko.txt, CC-ja,
+JSQuAD, jawiki, JSTS); 10% are near-copies of a recent document with a few characters changed (planted
+near-duplicates). For each size, in a fresh child process each: (a) the whole recipe (jsonl -> dedup minhash ->
+shards) through run_local with one worker, and (b) the dedup decision pass alone (``prepare``) over the stage-0
+shards (a) left. Memory: peaks of the child's process tree (its engine workers included), RSS and anonymous.
 Writes the JSON, a short .md table and a PNG plot next to it; the last line printed is the JSON.
 """
 
@@ -29,14 +30,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]  # see bench/dedup.py
 
 
-def results_dir() -> Path:
-    """bench/_common.py's ``results_dir``, loaded by path (bench/ is off sys.path here)."""
+def bench_module(name: str):
+    """A helper module of bench/ loaded by path (bench/ is off sys.path here)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("_bench_common", REPO / "bench" / "_common.py")
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.results_dir()
+    return module
+
+
+def results_dir() -> Path:
+    return bench_module("_common").results_dir()
 DOCS_PER_FILE = 10_000
 RECIPE = """
 name: memory
@@ -48,12 +53,7 @@ output: {dir: out, keep_dropped: false}
 
 def write_corpus(folder: Path, n: int, chars: int, dup_rate: float, seed: int) -> int:
     """Streams ``n`` documents to jsonl files; returns the number of planted near-duplicates."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("dedup_bench", REPO / "bench" / "dedup.py")
-    helpers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(helpers)
-    pool = helpers.sentence_pool(helpers.shared_dir())
+    pool = bench_module("_neardup_set").sentence_pool(bench_module("_common").shared_data_dir())
     rng = random.Random(seed)
     recent: list[str] = []  # copies come from the last few thousand documents: bounded memory here too
     planted = 0
