@@ -44,9 +44,10 @@ from _common import results_dir, shared_data_dir  # noqa: E402
 import _neardup_set as neardup_set  # noqa: E402
 
 TEXT_DEDUP = (
-    "not run: text-dedup 0.4.0 (the last release on the package index, 2024) pins rich<14 and urllib3<=2.0 and "
-    "pulls pyspark, onnxruntime and unisim; its README announces the package's retirement. In a venv of its own it "
-    "would run, but its MinHash is datasketch-style numpy over SHA-1/xxh3 hashes (the datasketch row bounds it)"
+    "not run: text-dedup 0.4.0 (the last release on the package index, 2024) pins rich<14 and urllib3<=2.0 (this "
+    "project has rich 15, urllib3 2.8) and pulls pyspark, onnxruntime and unisim, so it cannot share this venv; a venv "
+    "of its own was not tried (hundreds of MB of dependencies on 2 shared cores), and its README announces the "
+    "package's retirement"
 )
 THRESHOLD, NUM_PERM = 0.8, 128
 
