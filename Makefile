@@ -7,7 +7,7 @@ export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 export SPARK_LOCAL_IP := 127.0.0.1
 export DS_ACCELERATOR := cpu
 
-.PHONY: demo test venv lock bench clean
+.PHONY: demo test venv lock bench bench-record clean
 
 venv: $(STAMP)
 
@@ -39,8 +39,26 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Smoke runs of every bench (--quick); they write to out/bench, never to the recorded figures in bench/results.
 bench: $(STAMP)
-	for b in $(filter-out bench/_%,$(wildcard bench/*.py)); do $(BIN)/python $$b --quick || exit 1; done
+	for b in $(filter-out bench/_%,$(wildcard bench/*.py)); do \
+	  JACORPUS_BENCH_RESULTS=$(CURDIR)/out/bench $(BIN)/python $$b --quick || exit 1; done
+
+# The recorded figures (bench/results/*.md quote the command of each): full runs, each on one CPU. Long (the dedup
+# bench alone is ~30 min on 2 shared cores); run the line of one bench to refresh only its figures.
+BENCH_RECORD := JACORPUS_BENCH_RESULTS=$(CURDIR)/bench/results taskset -c 0 $(BIN)/python
+bench-record: $(STAMP)
+	$(BENCH_RECORD) bench/dedup.py
+	$(BENCH_RECORD) bench/startup.py
+	$(BENCH_RECORD) bench/dedup_memory.py --out bench/results/dedup_memory.json
+	$(BENCH_RECORD) bench/filters.py
+	$(BENCH_RECORD) bench/filter_steps.py
+	$(BENCH_RECORD) bench/decontaminate.py
+	$(BENCH_RECORD) bench/perplexity.py
+	$(BENCH_RECORD) bench/quality_classifier.py
+	$(BENCH_RECORD) bench/tokenizer_speed.py
+	$(BENCH_RECORD) bench/trainer.py
+	JACORPUS_BENCH_RESULTS=$(CURDIR)/bench/results $(BIN)/python bench/engines.py --out bench/results/engines.json  # all CPUs: it compares worker counts
 
 # Regenerate the lock from requirements/top.txt in a scratch venv.
 lock:

@@ -4,6 +4,7 @@ interleaved rounds both time them with. Not a bench itself (running it does noth
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,12 @@ from typing import Any, Callable, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 Result = TypeVar("Result")
+
+
+def results_dir() -> Path:
+    """Where a bench writes by default: $JACORPUS_BENCH_RESULTS, else the scratch folder out/bench. Only
+    `make bench-record` sets it to bench/results, so smoke runs (`make bench`) never replace the recorded figures."""
+    return Path(os.environ.get("JACORPUS_BENCH_RESULTS", REPO / "out" / "bench"))
 
 
 def shared_data_dir() -> Path:
@@ -37,11 +44,13 @@ def mc4_texts(data: Path) -> list[str]:
 
 def take_turns(contenders: dict[str, Callable[[], Result]], rounds: int,
                progress: str | None = None) -> tuple[dict[str, list[float]], dict[str, Result]]:
-    """Seconds of every round per contender, and each contender's result from the last round.
+    """CPU seconds (``time.process_time``) of every round per contender, and each contender's result from the
+    last round.
 
     Within a round every contender runs once, in turn, so load from other processes on a shared machine hits them
-    alike; compare per-round ratios or best rounds, not one run against another run. `progress` names a tqdm bar
-    on stderr (none when it is None).
+    alike; compare per-round ratios or best rounds, not one run against another run. CPU time, not wall time: on
+    a shared machine the wall clock also counts the time other jobs hold the core. `progress` names a tqdm bar on
+    stderr (none when it is None).
     """
     times: dict[str, list[float]] = {name: [] for name in contenders}
     results: dict[str, Any] = {}
@@ -52,7 +61,7 @@ def take_turns(contenders: dict[str, Callable[[], Result]], rounds: int,
         steps = tqdm(steps, desc=progress, unit="round", file=sys.stderr)
     for _ in steps:
         for name, run in contenders.items():
-            start = time.perf_counter()
+            start = time.process_time()
             results[name] = run()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(time.process_time() - start)
     return times, results

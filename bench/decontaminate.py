@@ -36,7 +36,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, cc_ja_texts, shared_data_dir, take_turns
+from _common import REPO, cc_ja_texts, results_dir, shared_data_dir, take_turns
 
 sys.path.insert(0, str(REPO))
 
@@ -191,7 +191,7 @@ def main() -> None:
     parser.add_argument("--datatrove-recall", action=argparse.BooleanOptionalAction, default=True,
                         help="also measure datatrove's recall and false positives (its matcher reads a few thousand "
                              "characters/s on a loaded machine: the planted and clean sets take it over 40 minutes)")
-    parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    parser.add_argument("--out", default=str(results_dir()))
     parser.add_argument("--quick", action="store_true", help="10 items a benchmark, 1 round, 50k characters, "
                         "no datatrove recall (what `make bench` runs)")
     args = parser.parse_args()

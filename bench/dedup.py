@@ -1,16 +1,27 @@
-"""Dedup bench: signature throughput vs datasketch and datatrove, end-to-end time, and quality on real near-dups.
+"""Dedup bench: recall and precision against an exact ground truth, cost per CPU-second, and signature throughput,
+jacorpus against rensa, HojiChar and datasketch doing the same work.
 
-    .venv/bin/python bench/dedup.py [--quick] [--out bench/results/dedup.json]
+    taskset -c 0 .venv/bin/python bench/dedup.py [--quick] [--part all|planted|signatures] [--out DIR]
 
-1. throughput (one process, one core): 2,000-character documents recombined from real Japanese text (neko.txt
-   sentences and CC-ja pages); ours = normalize + char 5-gram hashes + 128-permutation signatures + band keys;
-   datasketch = MinHash(128).update_batch on the same 5-gram shingles (its default SHA-1 hash); datatrove =
-   MinhashDedupSignature(language="ja") as configured for Japanese (Sudachi word 5-grams through spaCy).
-2. end to end on the same documents with 10% planted near-duplicates: our recipe through run_local vs datatrove's
-   four MinHash stages called in-process on documents already in memory.
-3. quality: law versions (same law = same group) + jawiki 2006/2022 samples (same title = same group), exact
-   character 5-gram Jaccard of all pairs vs the clusters our recipe finds, verify off and on.
-text-dedup is not run: see TEXT_DEDUP. The last line printed is one JSON object with every figure.
+DIR defaults to $JACORPUS_BENCH_RESULTS or the scratch folder out/bench.
+
+`make bench-record` writes bench/results. The process pins itself to one CPU (its children inherit it) and
+every time is CPU time of the process tree (the engine's workers included) unless it says wall.
+
+1. planted-edit set (bench/_neardup_set.py): 18,000 documents of real Japanese text, 2,000 planted edited copies,
+   the 30 law versions; ground truth = exact character 5-gram Jaccard of every pair (computed without jacorpus).
+   Every contender dedups the same normalized text (NFKC, lower case, no whitespace) with character 5-grams, 128
+   permutations, threshold 0.8; the peers' times include that normalization (jacorpus does it inside). Reported:
+   pair recall (pairs at J >= t that end in one cluster), precision (clustered documents with a J >= 0.8 partner
+   inside their cluster) and the S-curve (share of pairs found per Jaccard bin).
+   - jacorpus: the recipe through run_local (read jsonl, write shards, dedup pass, write the output), at the shipped
+     defaults and at the earlier 9x13 without verify.
+   - datasketch MinHashLSH(0.8, 128) (9x13), MinHash with xxh32 (its fastest pure-Python hash; SHA-1 is slower).
+   - rensa RMinHash + RMinHashLSH(0.8, 128, 16 bands); HojiChar GenerateDedupLSH(128, 0.8) (9x13) +
+     InlineDeduplicator. Peers' candidate pairs are joined by union-find (their clusters), without verification.
+2. signatures: 2,000-character documents, raw text -> signature, 128 and 256 permutations, contenders in turn
+   within each round (alternating), docs per CPU-second.
+text-dedup: see TEXT_DEDUP. The last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -28,308 +39,355 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.append(str(REPO / "tests"))  # the tests folder gives us the shared-data finder
+sys.path.insert(0, str(REPO / "bench"))
+from _common import results_dir, shared_data_dir  # noqa: E402
+import _neardup_set as neardup_set  # noqa: E402
+
 TEXT_DEDUP = (
-    "skipped: `pip download text-dedup` fetches text_dedup-0.4.0 (2024), which pins rich<14 and urllib3<=2.0 "
-    "(the project has rich 15, urllib3 2.8) and pulls pyspark, onnxruntime, unisim; it does not install cleanly "
-    "beside our stack, and its README announces the PyPI package's retirement"
+    "not run: text-dedup 0.4.0 (the last release on the package index, 2024) pins rich<14 and urllib3<=2.0 (this "
+    "project has rich 15, urllib3 2.8) and pulls pyspark, onnxruntime and unisim, so it cannot share this venv; a venv "
+    "of its own was not tried (hundreds of MB of dependencies on 2 shared cores), and its README announces the "
+    "package's retirement"
 )
+THRESHOLD, NUM_PERM = 0.8, 128
 
 
-def shared_dir() -> Path:
-    from conftest import shared_data_dir
+def cpu_seconds() -> float:
+    """CPU seconds of this process tree: its own, its reaped children's, and those of live descendants (the local
+    engine's forkserver lives as long as this process, and reaps the workers it forks: their time is in its
+    children's times)."""
+    import psutil
 
-    return shared_data_dir()
-
-
-# -- documents ---------------------------------------------------------------------------------------------------
-def sentence_pool(shared: Path) -> list[str]:
-    neko = (shared / "plain_text_ja_neko_aozora" / "neko.txt").read_text(encoding="utf-8")
-    cc = json.loads((shared / "cc_ja_text_abeja_cc_ja" / "dataset.json").read_text(encoding="utf-8"))
-    text = neko + "\n" + "\n".join(d["text"] for g in cc.values() for d in g)
-    return [s for s in re.split(r"(?<=[。！？])|\n", text) if len(s.strip()) >= 8]
-
-
-def make_documents(pool: list[str], n: int, chars: int, dup_rate: float, seed: int) -> tuple[list[str], list[tuple[int, int]]]:
-    """Documents of ``chars`` characters from random sentences; a ``dup_rate`` share are edited copies of earlier
-    ones (a few sentences replaced: Jaccard around 0.85-0.95). Returns texts and planted (original, copy) pairs."""
-    rng = random.Random(seed)
-    docs: list[list[str]] = []
-    planted = []
-    for i in range(n):
-        if docs and rng.random() < dup_rate:
-            j = rng.randrange(len(docs))
-            copy = list(docs[j])
-            for _ in range(max(1, len(copy) // 25)):
-                copy[rng.randrange(len(copy))] = rng.choice(pool)
-            docs.append(copy)
-            planted.append((j, i))
-            continue
-        sentences, size = [], 0
-        while size < chars:
-            s = rng.choice(pool)
-            sentences.append(s)
-            size += len(s)
-        docs.append(sentences)
-    return ["".join(d)[:chars] for d in docs], planted
+    own = psutil.Process()
+    total = sum(own.cpu_times()[:4])
+    for child in own.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:4])
+        except psutil.NoSuchProcess:  # ended between the listing and the look-up: its reaper counted it
+            pass
+    return total
 
 
-# -- 1. throughput -----------------------------------------------------------------------------------------------
-def rate(fn, count: int) -> float:
-    start = time.perf_counter()
-    fn()
-    return count / (time.perf_counter() - start)
+def one_core() -> str:
+    """Pin this process (and its children) to one CPU; returns the load average for the record."""
+    cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpus[-1]})
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def bench_signatures(docs: list[str], datatrove_docs: int) -> dict:
-    from datasketch import MinHash
+class UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n)
 
-    from jacorpus.corpus.dedup.lsh import band_keys
-    from jacorpus.corpus.dedup.minhash import MinHasher
-    from jacorpus.corpus.dedup.shingles import Shingler
-    from jacorpus.corpus.dedup.textnorm import normalize_for_dedup
+    def find(self, x: int) -> int:
+        root = x
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[x] != root:
+            self.parent[x], x = root, self.parent[x]
+        return root
 
-    shingler, hasher = Shingler("char", 5), MinHasher(128, 1)
-    shingler.hashes("ｗａｒｍ up the NFKC table")
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
 
-    def ours() -> None:  # what the scan does per batch of a shard
-        for start in range(0, len(docs), 1000):
-            sigs = hasher.signatures_flat(*shingler.hash_batch(docs[start : start + 1000]))
-            band_keys(sigs, 9, 13)
-
-    def datasketch() -> None:
-        for text in docs:
-            norm = normalize_for_dedup(text)
-            m = MinHash(num_perm=128, seed=1)
-            m.update_batch([norm[i : i + 5].encode("utf-8") for i in range(len(norm) - 4)])
-
-    out = {"docs": len(docs), "chars_per_doc": len(docs[0])}
-    out["ours_docs_per_s"] = rate(ours, len(docs))
-    out["datasketch_docs_per_s"] = rate(datasketch, len(docs))
-    out["datatrove_docs_per_s"] = datatrove_signature_rate(docs[:datatrove_docs])
-    out["ratio_vs_datasketch"] = out["ours_docs_per_s"] / out["datasketch_docs_per_s"]
-    out["ratio_vs_datatrove"] = out["ours_docs_per_s"] / out["datatrove_docs_per_s"]
-    return out
+    def labels(self) -> np.ndarray:
+        return np.array([self.find(i) for i in range(len(self.parent))])
 
 
-def datatrove_signature_rate(docs: list[str]) -> float:
-    from datatrove.data import Document
-    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+# -- contenders on the planted set: each returns a cluster label per document ------------------------------------
+def jacorpus_recipe(texts: list[str], folder: Path, options: str) -> np.ndarray:
+    import datasets
+    import orjson
 
-    with tempfile.TemporaryDirectory() as tmp:
-        config = MinhashConfig(n_grams=5, num_buckets=9, hashes_per_bucket=13)
-        step = MinhashDedupSignature(output_folder=tmp, config=config, language="ja")
-        step.word_tokenizer.word_tokenize("吾輩は猫である。")  # load spaCy + Sudachi outside the timing
-        documents = [Document(text=t, id=str(i)) for i, t in enumerate(docs)]
-        return rate(lambda: step.run(iter(documents), 0, 1), len(docs))
-
-
-# -- 2. end to end -----------------------------------------------------------------------------------------------
-def run_recipe(recipe_text: str, folder: Path, workers: int = 1) -> tuple[dict, float, float]:
-    """Manifest, total seconds, seconds of the dedup prepare (the global decision pass)."""
     from jacorpus.pipelines.local import run_local
     from jacorpus.pipelines.plan import build_plan
     from jacorpus.pipelines.recipe import parse_recipe
 
-    plan = build_plan(parse_recipe(recipe_text, base_dir=str(folder)))
-    prepared = {"s": 0.0}
-    for stage in plan.stages:
-        if stage.global_step is not None:
-            original = stage.global_step.prepare
-
-            def timed(*args, _original=original, **kwargs):
-                start = time.perf_counter()
-                result = _original(*args, **kwargs)
-                prepared["s"] += time.perf_counter() - start
-                return result
-
-            stage.global_step.prepare = timed
-    start = time.perf_counter()
-    manifest = run_local(plan, workers=workers, progress=False)
-    return manifest, time.perf_counter() - start, prepared["s"]
-
-
-def bench_end_to_end(docs: list[str], planted: list[tuple[int, int]], folder: Path) -> dict:
-    import orjson
-
-    data = folder / "docs"
-    data.mkdir(parents=True)
-    per_file = -(-len(docs) // 4)
-    for f in range(4):
-        with open(data / f"part{f}.jsonl", "wb") as fh:
-            for i in range(f * per_file, min(len(docs), (f + 1) * per_file)):
-                fh.write(orjson.dumps({"id": f"d{i}", "text": docs[i]}) + b"\n")
-    recipe = """
+    (folder / "docs").mkdir(parents=True)
+    with open(folder / "docs" / "part0.jsonl", "wb") as fh:
+        for i, text in enumerate(texts):
+            fh.write(orjson.dumps({"id": f"d{i}", "text": text}) + b"\n")
+    recipe = f"""
 name: bench
-sources: [{type: jsonl, paths: ["docs/*.jsonl"]}]
-steps: [{dedup: {method: minhash, threshold: 0.8}}]
-output: {dir: out, keep_dropped: true}
-"""
-    manifest, total, prepare = run_recipe(recipe, folder)
-    import datasets
-
-    dropped = datasets.load_from_disk(str(folder / "out" / "dropped"))
-    removed = {r["id"] for r in dropped}
-    found = sum(1 for _, copy in planted if f"d{copy}" in removed)
-    out = {"docs": len(docs), "planted": len(planted), "ours_s": total, "ours_prepare_s": prepare,
-           "ours_removed": len(removed), "ours_planted_removed": found}
-    out |= datatrove_end_to_end(docs, planted, folder / "datatrove")
-    out["ratio_vs_datatrove"] = out["datatrove_s"] / total
-    return out
-
-
-def datatrove_end_to_end(docs: list[str], planted: list[tuple[int, int]], folder: Path) -> dict:
-    from datatrove.data import Document
-    from datatrove.pipeline.dedup.minhash import (
-        MinhashConfig,
-        MinhashDedupBuckets,
-        MinhashDedupCluster,
-        MinhashDedupFilter,
-        MinhashDedupSignature,
-    )
-
-    config = MinhashConfig(n_grams=5, num_buckets=9, hashes_per_bucket=13)
-    sigs, buckets, clusters = (str(folder / x) for x in ("sigs", "buckets", "clusters"))
-    signature = MinhashDedupSignature(output_folder=sigs, config=config, language="ja")
-    signature.word_tokenizer.word_tokenize("吾輩は猫である。")
-    documents = [Document(text=t, id=f"d{i}") for i, t in enumerate(docs)]
-    start = time.perf_counter()
-    signature.run(iter(documents), 0, 1)
-    for bucket in range(config.num_buckets):
-        MinhashDedupBuckets(input_folder=sigs, output_folder=buckets, config=config).run(None, bucket, config.num_buckets)
-    MinhashDedupCluster(input_folder=buckets, output_folder=clusters, config=config).run(None, 0, 1)
-    kept = {d.id for d in MinhashDedupFilter(input_folder=clusters).run(iter(documents), 0, 1)}
-    seconds = time.perf_counter() - start
-    found = sum(1 for _, copy in planted if f"d{copy}" not in kept)
-    return {"datatrove_s": seconds, "datatrove_removed": len(docs) - len(kept), "datatrove_planted_removed": found}
-
-
-# -- 3. quality --------------------------------------------------------------------------------------------------
-QUALITY_RECIPE = """
-name: quality
-sources:
-  - {{type: text, name: laws, split: file, paths: ["{shared}/neardup_ja_law_versions/*/*.txt"]}}
-  - {{type: wikipedia, name: wiki2006, paths: ["{shared}/jawiki_xml/jawiki-2006-08-export-0.3-sample.xml.bz2"]}}
-  - {{type: wikipedia, name: wiki2022, paths: ["{shared}/jawiki_xml/jawiki-2022-07-pages-articles-sample.xml.bz2"]}}
-steps: [{{dedup: {{method: minhash, threshold: {threshold}, verify: {verify}}}}}]
+sources: [{{type: jsonl, paths: ["docs/*.jsonl"]}}]
+steps: [{{dedup: {{method: minhash, threshold: {THRESHOLD}{options}}}}}]
 output: {{dir: out, keep_dropped: true}}
 """
+    run_local(build_plan(parse_recipe(recipe, base_dir=str(folder))), workers=1, progress=False)
+    label = np.arange(len(texts))
+    for part in (folder / "out", folder / "out" / "dropped"):
+        table = datasets.load_from_disk(str(part))
+        for doc_id, cluster in zip(table["id"], table["dedup_cluster_id"]):
+            label[int(doc_id[1:])] = int(cluster[1:])
+    return label
 
 
-def exact_jaccard_matrix(texts: list[str]) -> np.ndarray:
-    """Exact Jaccard of character 5-gram sets (normalized text) for all pairs, via a sparse incidence product."""
-    from scipy.sparse import csr_matrix
+def shingles(norm: str) -> list[str]:
+    return [norm[k : k + 5] for k in range(max(1, len(norm) - 4))]
+
+
+def datasketch_lsh(texts: list[str]) -> np.ndarray:
+    import xxhash
+    from datasketch import MinHash, MinHashLSH
 
     from jacorpus.corpus.dedup.textnorm import normalize_for_dedup
 
-    vocab: dict[str, int] = {}
-    rows, cols = [], []
+    lsh, uf = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM), UnionFind(len(texts))
     for i, text in enumerate(texts):
-        norm = normalize_for_dedup(text)
-        grams = {norm[k : k + 5] for k in range(max(1, len(norm) - 4))} if norm else set()
-        ids = [vocab.setdefault(g, len(vocab)) for g in grams]
-        rows.extend([i] * len(ids))
-        cols.extend(ids)
-    incidence = csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(texts), max(1, len(vocab))))
-    inter = (incidence @ incidence.T).toarray().astype(np.float64)
-    sizes = np.diag(inter)
-    union = sizes[:, None] + sizes[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        m = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=xxhash.xxh32_intdigest)
+        m.update_batch([s.encode("utf-8") for s in shingles(normalize_for_dedup(text))])
+        for j in lsh.query(m):
+            uf.union(i, j)
+        lsh.insert(i, m)
+    return uf.labels()
 
 
-def bench_quality(shared: Path, folder: Path, threshold: float, verify: bool) -> dict:
-    import datasets
+def rensa_lsh(texts: list[str]) -> np.ndarray:
+    from rensa import RMinHash, RMinHashLSH
 
-    folder.mkdir(parents=True)
-    recipe = QUALITY_RECIPE.format(shared=shared, threshold=threshold, verify=str(verify).lower())
-    manifest, seconds, _ = run_recipe(recipe, folder)
-    kept = datasets.load_from_disk(str(folder / "out")).to_list()
-    dropped = [r for r in datasets.load_from_disk(str(folder / "out" / "dropped")).to_list() if r["reason"].startswith("dedup:")]
-    rows = kept + dropped
-    ids = [r["id"] for r in rows]
-    cluster = [r["dedup_cluster_id"] for r in rows]
-    group = [r["origin"].split("/")[-1][:15] if r["source"] == "laws" else "wiki:" + json.loads(r["metadata"])["title"] for r in rows]
-    jac = exact_jaccard_matrix([r["text"] for r in rows])
-    iu = np.triu_indices(len(rows), 1)
-    same_cluster = np.array(cluster)[iu[0]] == np.array(cluster)[iu[1]]
-    out: dict = {"threshold": threshold, "verify": verify, "docs": len(rows), "seconds": seconds, "removed": len(dropped)}
-    out["candidate_pairs"] = manifest["steps"]["dedup"].get("candidate_pairs", 0)
-    out["verify_rejected"] = manifest["steps"]["dedup"].get("verify_rejected", 0)
-    for t in (0.5, 0.8, 0.85, 0.9):
-        above = jac[iu] >= t
-        out[f"pairs_j{t}"] = int(above.sum())
-        out[f"recall_j{t}"] = float(same_cluster[above].mean()) if above.any() else None
-    index = {doc_id: i for i, doc_id in enumerate(ids)}
-    right_group = [group[index[r["duplicate_of"]]] == group[index[r["id"]]] for r in dropped]
-    direct = [jac[index[r["id"]], index[r["duplicate_of"]]] for r in dropped]
-    out["precision_same_group"] = float(np.mean(right_group)) if dropped else None
-    out["precision_j_to_keeper"] = float(np.mean(np.array(direct) >= threshold)) if dropped else None
-    members: dict[str, list[int]] = {}
-    for i, c in enumerate(cluster):
-        members.setdefault(c, []).append(i)
-    linked = [max(jac[index[r["id"]], j] for j in members[r["dedup_cluster_id"]] if j != index[r["id"]]) >= threshold for r in dropped]
-    out["precision_j_to_some_member"] = float(np.mean(linked)) if dropped else None
-    out["wiki_pairs_same_title"] = int(sum(1 for a, b in zip(*iu) if group[a] == group[b] and group[a].startswith("wiki:")))
-    out["wiki_same_title_max_j"] = float(max((jac[a, b] for a, b in zip(*iu) if group[a] == group[b] and group[a].startswith("wiki:")), default=0))
+    from jacorpus.corpus.dedup.textnorm import normalize_for_dedup
+
+    lsh, uf = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=16), UnionFind(len(texts))
+    for i, text in enumerate(texts):
+        m = RMinHash(num_perm=NUM_PERM, seed=1)
+        m.update(shingles(normalize_for_dedup(text)))
+        for j in lsh.query(m):
+            uf.union(i, j)
+        lsh.insert(i, m)
+    return uf.labels()
+
+
+def hojichar_lsh(texts: list[str]) -> np.ndarray:
+    from hojichar import Document
+    from hojichar.filters.deduplication import GenerateDedupLSH, InlineDeduplicator
+
+    from jacorpus.corpus.dedup.textnorm import normalize_for_dedup
+
+    keys, inline = GenerateDedupLSH(num_perm=NUM_PERM, threshold=THRESHOLD), InlineDeduplicator()
+    first: dict[str, int] = {}
+    uf = UnionFind(len(texts))
+    for i, text in enumerate(texts):
+        doc = inline.apply(keys.apply(Document(normalize_for_dedup(text))))
+        for key in doc.extras["dedup_lsh"]:  # the clusters its key pool implies (it only rejects the later ones)
+            uf.union(i, first.setdefault(key, i))
+    return uf.labels()
+
+
+def quality(label: np.ndarray, truth: dict) -> dict:
+    i, j, jac = truth["i"], truth["j"], truth["jaccard"]
+    same = label[i] == label[j]
+    out: dict = {}
+    for t in (0.5, 0.7, 0.8, 0.9, 0.95):
+        above = jac >= t
+        out[f"recall_{t}"] = float(same[above].mean())
+    sizes = np.bincount(label, minlength=len(label))
+    clustered = np.flatnonzero(sizes[label] > 1)
+    justified = np.zeros(len(label), dtype=bool)
+    good = same & (jac >= THRESHOLD)
+    justified[i[good]] = justified[j[good]] = True
+    out["clustered"] = int(clustered.size)
+    out["removed"] = int(clustered.size - np.unique(label[clustered]).size)
+    out["precision"] = float(justified[clustered].mean()) if clustered.size else 1.0
+    bins = np.arange(0.5, 1.0001, 0.025)
+    which = np.clip(np.digitize(jac, bins) - 1, 0, len(bins) - 2)
+    out["scurve"] = [float(same[which == b].mean()) if (which == b).any() else None for b in range(len(bins) - 1)]
     return out
 
 
+def bench_planted(texts: list[str], truth: dict, work: Path, rounds: int) -> dict:
+    contenders = {
+        "jacorpus default (16x8, verify)": lambda k: jacorpus_recipe(texts, work / f"a{k}", ""),
+        "jacorpus 9x13, no verify (previous default)": lambda k: jacorpus_recipe(
+            texts, work / f"b{k}", ", bands: 9, rows: 13, verify: false"),
+        "jacorpus 16x8, no verify": lambda k: jacorpus_recipe(texts, work / f"c{k}", ", verify: false"),
+        "jacorpus 9x13, verify": lambda k: jacorpus_recipe(texts, work / f"d{k}", ", bands: 9, rows: 13"),
+        "rensa 0.5 (16 bands)": lambda k: rensa_lsh(texts),
+        "HojiChar 0.18 (9x13)": lambda k: hojichar_lsh(texts),
+        "datasketch 2.0 (9x13, xxh32)": lambda k: datasketch_lsh(texts),
+    }
+    jacorpus_recipe(texts[:50], work / "warm", "")  # imports and numba's cache outside the timing
+    rows: dict = {name: {"cpu_s": [], "wall_s": []} for name in contenders}
+    for k in range(rounds):  # contenders in turn within a round: load from other processes hits them alike
+        for name, run in contenders.items():
+            cpu, wall = cpu_seconds(), time.perf_counter()
+            label = run(k)
+            rows[name]["cpu_s"].append(cpu_seconds() - cpu)
+            rows[name]["wall_s"].append(time.perf_counter() - wall)
+            rows[name] |= quality(label, truth)
+            print(name, json.dumps({x: rows[name][x] for x in ("cpu_s", "recall_0.8", "precision")}), file=sys.stderr)
+    return rows
+
+
+# -- signatures --------------------------------------------------------------------------------------------------
+def signature_docs(shared: Path, n: int) -> list[str]:
+    rng = random.Random(1)
+    pool = neardup_set.sentence_pool(shared)
+    docs = []
+    for _ in range(n):
+        text = ""
+        while len(text) < 2000:
+            text += rng.choice(pool)
+        docs.append(text[:2000])
+    return docs
+
+
+def bench_signatures(docs: list[str], num_perm: int, rounds: int) -> dict:
+    import xxhash
+    from datasketch import MinHash
+    from hojichar.filters.deduplication import GenerateDedupLSH
+    from rensa import RMinHash
+
+    from jacorpus.corpus.dedup.hashing import batch_window_murmur3_numpy
+    from jacorpus.corpus.dedup.minhash import MinHasher
+    from jacorpus.corpus.dedup.shingles import Shingler
+    from jacorpus.corpus.dedup.textnorm import codepoints, normalize_for_dedup
+
+    shingler, hasher = Shingler("char", 5), MinHasher(num_perm, 1)
+    hojichar = GenerateDedupLSH(num_perm=num_perm, threshold=THRESHOLD)
+    hasher.signatures_flat(*shingler.hash_batch(docs[:10]))  # compile / load numba's cache
+
+    def ours() -> None:
+        for start in range(0, len(docs), 1000):
+            hasher.signatures_flat(*shingler.hash_batch(docs[start : start + 1000]))
+
+    def ours_numpy() -> None:  # the fallback without numba
+        for start in range(0, len(docs), 1000):
+            tokens = [codepoints(normalize_for_dedup(t)) for t in docs[start : start + 1000]]
+            counts = np.array([t.size for t in tokens])
+            hasher.signatures_flat_numpy(*batch_window_murmur3_numpy(np.concatenate(tokens), counts, 5))
+
+    def rensa() -> None:
+        for text in docs:
+            m = RMinHash(num_perm=num_perm, seed=1)
+            m.update(shingles(normalize_for_dedup(text)))
+            m.digest()
+
+    def hoji() -> None:
+        for text in docs:
+            hojichar.calculate_minhash_signature(normalize_for_dedup(text))
+
+    def datasketch() -> None:
+        for text in docs:
+            m = MinHash(num_perm=num_perm, seed=1, hashfunc=xxhash.xxh32_intdigest)
+            m.update_batch([s.encode("utf-8") for s in shingles(normalize_for_dedup(text))])
+
+    contenders = {"jacorpus (numba)": ours, "jacorpus (numpy fallback)": ours_numpy, "rensa RMinHash": rensa,
+                  "HojiChar (rensa inside)": hoji, "datasketch (xxh32)": datasketch}
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, run in contenders.items():
+            start = time.process_time()
+            run()
+            cpu[name].append(time.process_time() - start)
+    out = {"num_perm": num_perm, "docs": len(docs), "chars_per_doc": 2000, "rounds": rounds}
+    for name, seconds in cpu.items():
+        out[name] = {"cpu_s": seconds, "docs_per_cpu_s": len(docs) / float(np.median(seconds))}
+        # the ratio of each round (same load for both), then its median
+        out[name]["jacorpus_is"] = float(np.median(np.array(seconds) / np.array(cpu["jacorpus (numba)"])))
+    return out
+
+
+# -- report ------------------------------------------------------------------------------------------------------
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from jacorpus.corpus.dedup.lsh import candidate_probability
+
+    bins = np.arange(0.5, 1.0001, 0.025)
+    mids = (bins[:-1] + bins[1:]) / 2
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, row in result["planted"].items():
+        if name.startswith("jacorpus 16x8, no") or name.startswith("jacorpus 9x13, verify"):
+            continue
+        ys = [np.nan if y is None else y for y in row["scurve"]]
+        ax.plot(mids, ys, marker="o", ms=3, label=f"{name}: found")
+    s = np.linspace(0.5, 1, 200)
+    for (b, r), style in (((16, 8), "k--"), ((9, 13), "k:"), ((25, 10), "k-.")):
+        ax.plot(s, candidate_probability(s, b, r), style, lw=1, label=f"P(candidate) {b}x{r}")
+    ax.axvline(THRESHOLD, color="grey", lw=0.5)
+    ax.set_xlabel("exact Jaccard (character 5-grams)")
+    ax.set_ylabel("share of pairs in one cluster")
+    ax.set_title("S-curves on the planted-edit set (threshold 0.8, 128 permutations)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def markdown(result: dict) -> str:
-    s, e = result["signatures"], result["end_to_end"]
+    p, t = result["planted"], result["truth"]
+    base = p["jacorpus 9x13, no verify (previous default)"]
     lines = [
         "# Dedup bench" + (" (--quick)" if result["quick"] else ""), "",
-        f"One process, {result['cpu_count']} shared cores. Signatures: {s['docs']} documents of {s['chars_per_doc']} "
-        "characters, character 5-grams, 128 permutations (datatrove: Sudachi word 5-grams, 9x13 hashes).", "",
-        "| signatures | docs/s | ours is |", "|---|---:|---:|",
-        f"| ours (normalize, shingle, sign, band keys) | {s['ours_docs_per_s']:.0f} | |",
-        f"| datasketch MinHash.update_batch | {s['datasketch_docs_per_s']:.0f} | {s['ratio_vs_datasketch']:.1f}x faster |",
-        f"| datatrove MinhashDedupSignature (ja) | {s['datatrove_docs_per_s']:.1f} | {s['ratio_vs_datatrove']:.0f}x faster |",
-        "", f"End to end, {e['docs']} documents with {e['planted']} planted near-copies:", "",
-        "| | seconds | removed | planted removed |", "|---|---:|---:|---:|",
-        f"| ours: recipe through run_local (prepare {e['ours_prepare_s']:.1f} s) | {e['ours_s']:.1f} | "
-        f"{e['ours_removed']} | {e['ours_planted_removed']} |",
-        f"| datatrove: 4 MinHash stages in-process | {e['datatrove_s']:.1f} | {e['datatrove_removed']} | "
-        f"{e['datatrove_planted_removed']} |",
-        "", "Quality (law versions + jawiki 2006/2022 samples; exact character 5-gram Jaccard of all pairs):", "",
-        "| threshold | verify | docs | candidate pairs | rejected by verify | removed | recall J>=0.8 | J>=0.85 "
-        "| J>=0.9 | J>=0.5 | precision (same law/title) | removed with J>=t to a member |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"`{result['command']}`; one CPU (sched_setaffinity), load average at start {result['load']} on a "
+        f"{result['cpu_count']}-core machine shared with other jobs; times are CPU seconds of the process tree (engine workers included), "
+        "median of the rounds; contenders alternate within each round.", "",
+        f"## Planted-edit set: {t['docs']} documents ({t['copies']} planted edited copies, {t['laws']} law versions)",
+        "", f"Exact character 5-gram Jaccard of every pair (bench/_neardup_set.py): {t['pairs_0.5']} pairs at J >= 0.5, "
+        f"{t['pairs_0.8']} at J >= 0.8. Threshold 0.8, 128 permutations for every contender.", "",
+        "| contender | recall J>=0.8 | J>=0.9 | J>=0.7 | precision | removed | CPU s | wall s | CPU vs previous default |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for q in result["quality"]:
-        cells = [q["threshold"], q["verify"], q["docs"], q["candidate_pairs"], q["verify_rejected"], q["removed"],
-                 q["recall_j0.8"], q["recall_j0.85"],
-                 q["recall_j0.9"], q["recall_j0.5"], q["precision_same_group"], q["precision_j_to_some_member"]]
-        lines.append("| " + " | ".join(f"{c:.3f}" if isinstance(c, float) else str(c) for c in cells) + " |")
-    lines += ["", f"text-dedup: {result['text_dedup']}."]
+    for name, row in p.items():
+        cpu, wall = float(np.median(row["cpu_s"])), float(np.median(row["wall_s"]))
+        lines.append(f"| {name} | {row['recall_0.8']:.3f} | {row['recall_0.9']:.3f} | {row['recall_0.7']:.3f} | "
+                     f"{row['precision']:.3f} | {row['removed']} | {cpu:.1f} | {wall:.1f} | "
+                     f"{cpu / float(np.median(base['cpu_s'])):.2f}x |")
+    lines += ["", "Precision: share of the documents in multi-document clusters that have a partner at J >= 0.8 in "
+              "their cluster. Peers cluster their LSH candidates (union-find) without checking them; jacorpus with "
+              "`verify` joins only pairs whose exact Jaccard reaches the threshold.", "",
+              "![S-curves](dedup_scurve.png)", "", "## Signatures, raw text to signature, docs per CPU-second", ""]
+    for sig in result["signatures"]:
+        lines += [f"{sig['docs']} documents of 2,000 characters, {sig['num_perm']} permutations, {sig['rounds']} "
+                  f"rounds (load average at start {result.get('load_signatures', result['load'])}):", "", "| contender | docs per CPU-s | jacorpus (numba) is |", "|---|---:|---:|"]
+        for name, row in sig.items():
+            if isinstance(row, dict):
+                lines.append(f"| {name} | {row['docs_per_cpu_s']:.0f} | {row['jacorpus_is']:.2f}x |")
+        lines.append("")
+    lines += [f"text-dedup: {result['text_dedup']}."]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, under 2 minutes")
-    parser.add_argument("--out", default=None, help="write the JSON here too")
+    parser.add_argument("--quick", action="store_true", help="2,000 documents, 1 round (a smoke run)")
+    parser.add_argument("--part", choices=["all", "planted", "signatures"], default="all",
+                        help="run one part and keep the other from an existing OUT/dedup.json")
+    parser.add_argument("--out", type=Path, default=results_dir(), help="folder for dedup.{json,md,png}")
     args = parser.parse_args()
+    load = one_core()
     from loguru import logger
 
-    logger.remove()  # datatrove logs every step at INFO
+    logger.remove()  # datatrove logs every stage at INFO
     logger.add(sys.stderr, level="WARNING")
-    shared = shared_dir()
-    n_docs, n_datatrove, n_e2e = (600, 100, 400) if args.quick else (5000, 600, 3000)
-    pool = sentence_pool(shared)
-    docs, _ = make_documents(pool, n_docs, 2000, 0.0, seed=1)
-    result: dict = {"bench": "dedup", "quick": args.quick, "cpu_count": os.cpu_count(), "text_dedup": TEXT_DEDUP}
-    result["signatures"] = bench_signatures(docs, n_datatrove)
-    print("signatures", json.dumps(result["signatures"]), file=sys.stderr)
-    e2e_docs, planted = make_documents(pool, n_e2e, 2000, 0.1, seed=2)
-    with tempfile.TemporaryDirectory() as tmp:
-        result["end_to_end"] = bench_end_to_end(e2e_docs, planted, Path(tmp) / "e2e")
-        print("end_to_end", json.dumps(result["end_to_end"]), file=sys.stderr)
-        settings = [(0.8, False), (0.8, True)] + ([] if args.quick else [(0.5, False), (0.5, True)])
-        result["quality"] = [bench_quality(shared, Path(tmp) / f"q{t}{v}", t, v) for t, v in settings]
-        print("quality", json.dumps(result["quality"]), file=sys.stderr)
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        Path(args.out).with_suffix(".md").write_text(markdown(result), encoding="utf-8")
+    shared = shared_data_dir()
+    base, copies, rounds, sig_docs = (1800, 200, 1, 300) if args.quick else (18000, 2000, 2, 2000)
+    result: dict = {"bench": "dedup", "quick": args.quick, "cpu_count": os.cpu_count(), "load": load,
+                    "command": "taskset -c 0 .venv/bin/python bench/dedup.py" + (" --quick" if args.quick else ""),
+                    "text_dedup": TEXT_DEDUP}
+    if args.part != "all":  # the other part's figures (and their load) stay as recorded
+        kept = json.loads((args.out / "dedup.json").read_text(encoding="utf-8"))
+        result |= {k: kept[k] for k in (("truth", "planted", "load") if args.part == "signatures" else ("signatures",))}
+        result["load_signatures" if args.part == "signatures" else "load"] = load
+    if args.part in ("all", "planted"):
+        data = neardup_set.load_or_build(shared, base, copies, REPO / "out" / "bench" / "cache")
+        texts = data["texts"]
+        result["truth"] = {"docs": len(texts), "copies": data["kinds"].count("copy"),
+                           "laws": data["kinds"].count("law"), "pairs_0.5": int(data["jaccard"].size),
+                           "pairs_0.8": int((data["jaccard"] >= 0.8).sum())}
+        with tempfile.TemporaryDirectory() as tmp:
+            result["planted"] = bench_planted(texts, data, Path(tmp), rounds)
+    if args.part in ("all", "signatures"):
+        docs = signature_docs(shared, sig_docs)
+        result["signatures"] = [bench_signatures(docs, p, 1 if args.quick else 3) for p in (128, 256)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "dedup.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (args.out / "dedup.md").write_text(markdown(result), encoding="utf-8")
+    plot(result, args.out / "dedup_scurve.png")
     print(json.dumps(result, ensure_ascii=False))
 
 

@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/dedup_memory.py [--quick] [--sizes 10000,100000,1000000] [--out bench/results/dedup_memory.json]
 
-Documents (~500 characters) are recombined from real sentences (neko.txt and the CC-ja pages); 10% are near-copies
-of a recent document with a few characters changed (planted near-duplicates). For each size, in a fresh child
-process each: (a) the whole recipe (jsonl -> dedup minhash -> shards) through run_local with one worker, and (b) the
-dedup decision pass alone (``prepare``) over the stage-0 shards (a) left. Peak RSS is the child's ru_maxrss.
+Documents (~500 characters) are recombined from real sentences (the pool of bench/_neardup_set.py: neko.txt, CC-ja,
+JSQuAD, jawiki, JSTS); 10% are near-copies of a recent document with a few characters changed (planted
+near-duplicates). For each size, in a fresh child process each: (a) the whole recipe (jsonl -> dedup minhash ->
+shards) through run_local with one worker, and (b) the dedup decision pass alone (``prepare``) over the stage-0
+shards (a) left. Memory: peaks of the child's process tree (its engine workers included), RSS and anonymous.
 Writes the JSON, a short .md table and a PNG plot next to it; the last line printed is the JSON.
 """
 
@@ -27,6 +28,20 @@ import orjson
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]  # see bench/dedup.py
+
+
+def bench_module(name: str):
+    """A helper module of bench/ loaded by path (bench/ is off sys.path here)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def results_dir() -> Path:
+    return bench_module("_common").results_dir()
 DOCS_PER_FILE = 10_000
 RECIPE = """
 name: memory
@@ -38,12 +53,7 @@ output: {dir: out, keep_dropped: false}
 
 def write_corpus(folder: Path, n: int, chars: int, dup_rate: float, seed: int) -> int:
     """Streams ``n`` documents to jsonl files; returns the number of planted near-duplicates."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("dedup_bench", REPO / "bench" / "dedup.py")
-    helpers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(helpers)
-    pool = helpers.sentence_pool(helpers.shared_dir())
+    pool = bench_module("_neardup_set").sentence_pool(bench_module("_common").shared_data_dir())
     rng = random.Random(seed)
     recent: list[str] = []  # copies come from the last few thousand documents: bounded memory here too
     planted = 0
@@ -78,6 +88,46 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+class TreeMemory:
+    """Peaks of the whole process tree (this process and every descendant: the engine's forkserver workers run
+    the dedup pass) sampled every 20 ms from /proc/<pid>/status: RSS and its anonymous part (RssAnon). Memory-
+    mapped shard pages count in RSS but not in anonymous memory; Slurm and cgroup limits see RSS."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_rss = self.peak_anon = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        import psutil
+
+        rss = anon = 0
+        me = psutil.Process()
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                with open(f"/proc/{proc.pid}/status") as fh:
+                    fields = dict(line.split(":", 1) for line in fh if line.startswith(("VmRSS", "RssAnon")))
+            except OSError:  # ended meanwhile
+                continue
+            rss += int(fields.get("VmRSS", "0 kB").split()[0])
+            anon += int(fields.get("RssAnon", "0 kB").split()[0])
+        self.peak_rss, self.peak_anon = max(self.peak_rss, rss / 1024), max(self.peak_anon, anon / 1024)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self._sample()
+
+
 def child_pipeline(folder: Path) -> dict:
     from jacorpus.pipelines.local import run_local
     from jacorpus.pipelines.plan import build_plan
@@ -86,8 +136,10 @@ def child_pipeline(folder: Path) -> dict:
     plan = build_plan(parse_recipe(RECIPE, base_dir=str(folder)))
     baseline = peak_rss_mb()
     start = time.perf_counter()
-    manifest = run_local(plan, workers=1, progress=False)
+    with TreeMemory() as tree:
+        manifest = run_local(plan, workers=1, progress=False)
     return {"seconds": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb(), "baseline_rss_mb": baseline,
+            "tree_peak_rss_mb": tree.peak_rss, "tree_peak_anon_mb": tree.peak_anon,
             "read": manifest["read"], "kept": manifest["kept"], "dropped": manifest["dropped"],
             "dedup": manifest["steps"].get("dedup", {})}
 
@@ -102,8 +154,10 @@ def child_prepare(folder: Path) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     baseline = peak_rss_mb()
     start = time.perf_counter()
-    stats = step.prepare(str(folder / "out" / ".jacorpus" / "stage0"), str(work), 1, progress=False)
-    return {"seconds": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb(), "baseline_rss_mb": baseline, "stats": stats}
+    with TreeMemory() as tree:
+        stats = step.prepare(str(folder / "out" / ".jacorpus" / "stage0"), str(work), 1, progress=False)
+    return {"seconds": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb(), "baseline_rss_mb": baseline,
+            "tree_peak_rss_mb": tree.peak_rss, "tree_peak_anon_mb": tree.peak_anon, "stats": stats}
 
 
 def in_child(kind: str, folder: Path) -> dict:
@@ -137,14 +191,20 @@ def write_reports(result: dict, out_json: Path) -> None:
     lines = [
         "# Dedup memory curve (MinHash, threshold 0.8, 128 permutations, one worker)", "",
         f"Documents of ~{rows[0]['chars_per_doc']} characters recombined from real sentences, 10% planted near-copies (1-6 characters changed). "
-        "Peak RSS of a fresh process; 'prepare' is the dedup decision pass alone.", "",
-        "| documents | pipeline peak RSS (MB) | pipeline time (s) | prepare peak RSS (MB) | prepare time (s) | removed | planted |",
+        "Peaks of the whole process tree (the main process and the engine's workers, sampled every 20 ms): RSS and "
+        "its anonymous part (memory-mapped shard pages count in RSS only; Slurm/cgroup limits see RSS); 'prepare' "
+        f"is the dedup decision pass alone. `{result.get('command', '')}`; load average at start "
+        f"{result.get('load', '?')} on {result['cpu_count']} shared cores.", "",
+        "| documents | pipeline peak RSS / anon (MB) | pipeline time (s) | prepare peak RSS / anon (MB) | prepare time (s) "
+        "| removed | planted |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         removed = sum(r["pipeline"]["dropped"].values())
-        lines.append(f"| {r['docs']:,} | {r['pipeline']['peak_rss_mb']:.0f} | {r['pipeline']['seconds']:.0f} | "
-                     f"{r['prepare']['peak_rss_mb']:.0f} | {r['prepare']['seconds']:.0f} | {removed:,} | {r['planted']:,} |")
+        p, q = r["pipeline"], r["prepare"]
+        lines.append(f"| {r['docs']:,} | {p['tree_peak_rss_mb']:.0f} / {p['tree_peak_anon_mb']:.0f} | "
+                     f"{p['seconds']:.0f} | {q['tree_peak_rss_mb']:.0f} / {q['tree_peak_anon_mb']:.0f} | "
+                     f"{q['seconds']:.0f} | {removed:,} | {r['planted']:,} |")
     out_json.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     import matplotlib
 
@@ -153,10 +213,12 @@ def write_reports(result: dict, out_json: Path) -> None:
 
     sizes = [r["docs"] for r in rows]
     fig, (mem, sec) = plt.subplots(1, 2, figsize=(10, 4))
-    mem.plot(sizes, [r["pipeline"]["peak_rss_mb"] for r in rows], "o-", label="whole recipe")
-    mem.plot(sizes, [r["prepare"]["peak_rss_mb"] for r in rows], "s-", label="dedup prepare alone")
+    mem.plot(sizes, [r["pipeline"]["tree_peak_rss_mb"] for r in rows], "o-", label="whole recipe, RSS")
+    mem.plot(sizes, [r["pipeline"]["tree_peak_anon_mb"] for r in rows], "o--", label="whole recipe, anonymous")
+    mem.plot(sizes, [r["prepare"]["tree_peak_rss_mb"] for r in rows], "s-", label="dedup prepare alone, RSS")
+    mem.plot(sizes, [r["prepare"]["tree_peak_anon_mb"] for r in rows], "s--", label="dedup prepare alone, anonymous")
     mem.plot(sizes, [r["docs"] * r["chars_per_doc"] * 3 / 2**20 for r in rows], ":", color="grey", label="corpus UTF-8 size")
-    mem.set(xscale="log", yscale="log", xlabel="documents", ylabel="peak RSS (MB)", title="Peak memory")
+    mem.set(xscale="log", yscale="log", xlabel="documents", ylabel="peak MB (process tree)", title="Peak memory")
     mem.legend()
     sec.plot(sizes, [r["pipeline"]["seconds"] for r in rows], "o-", label="whole recipe")
     sec.plot(sizes, [r["prepare"]["seconds"] for r in rows], "s-", label="dedup prepare alone")
@@ -171,7 +233,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2,000 and 10,000 documents only")
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--chars", type=int, default=500)
-    parser.add_argument("--out", default=None, help="JSON path; .md and .png written beside it")
+    parser.add_argument("--out", default=None, help="JSON path (default: the results folder); .md and .png beside it")
     parser.add_argument("--workdir", default=None, help="scratch folder (default: a temporary one)")
     parser.add_argument("--child", choices=["pipeline", "prepare"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -182,12 +244,16 @@ def main() -> None:
         return
     sizes = [2000, 10000] if args.quick else [int(s) for s in args.sizes.split(",")]
     root = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="dedup-memory-"))
-    result = {"bench": "dedup_memory", "quick": args.quick, "cpu_count": os.cpu_count(),
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    command = "python bench/dedup_memory.py " + " ".join(sys.argv[1:])
+    result = {"bench": "dedup_memory", "quick": args.quick, "cpu_count": os.cpu_count(), "load": load,
+              "command": command,
               "runs": [measure(n, args.chars, root) for n in sizes]}
     if not args.workdir:
         shutil.rmtree(root, ignore_errors=True)
-    if args.out:
-        write_reports(result, Path(args.out))
+    out = Path(args.out) if args.out else results_dir() / "dedup_memory.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_reports(result, out)
     print(json.dumps(result))
 
 

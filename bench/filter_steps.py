@@ -30,7 +30,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Callable
 
-from _common import REPO, cc_ja_texts, mc4_texts, shared_data_dir, take_turns
+from _common import REPO, cc_ja_texts, mc4_texts, results_dir, shared_data_dir, take_turns
 
 # odd counts: a true median; pii rounds are short, so it gets more of them
 ROUNDS = {"quick": {"normalize": 5, "pii": 5, "ngwords": 3}, "full": {"normalize": 31, "pii": 51, "ngwords": 15}}
@@ -164,7 +164,7 @@ def write_markdown(path: Path, figures: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (results are not written)")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--out", type=Path, default=results_dir())
     args = parser.parse_args()
     mode = "quick" if args.quick else "full"
     data = shared_data_dir()

@@ -20,7 +20,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the repo on the path, for a bare checkout without `pip install -e .`
-RESULTS = REPO / "bench" / "results"
+sys.path.insert(0, str(REPO / "bench"))
+from _common import results_dir  # noqa: E402
+
+RESULTS = results_dir()
 
 SHAPES = {  # vocab padded to a multiple of 64 for tensor cores
     "gpt2-medium": {"arch": "gpt2", "objective": "clm", "seq_len": 1024, "micro": 16,

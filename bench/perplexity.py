@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from _common import REPO, cc_ja_texts, shared_data_dir
+from _common import REPO, cc_ja_texts, results_dir, shared_data_dir
 
 sys.path.insert(0, str(REPO))
 
@@ -95,7 +95,7 @@ def main() -> None:
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--held-out", type=float, default=0.2, help="share of Wikipedia pages not trained on")
     parser.add_argument("--quick", action="store_true", help="order 3, 4,000 pieces")
-    parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    parser.add_argument("--out", default=str(results_dir()))
     args = parser.parse_args()
     if args.quick:
         args.order, args.vocab_size = 3, 4000

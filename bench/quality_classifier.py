@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import REPO, shared_data_dir
+from _common import REPO, results_dir, shared_data_dir
 
 sys.path.insert(0, str(REPO))
 
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--max-chunks", type=int, default=5000)
     parser.add_argument("--quick", action="store_true", help="2 seeds, 1,000 pieces a side")
-    parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    parser.add_argument("--out", default=str(results_dir()))
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.max_chunks = 2, 1000

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+from _common import results_dir  # noqa: E402
 # run as a script, this file's folder comes first on sys.path and this file would shadow the `tokenizers` library
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
@@ -142,7 +144,7 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller text and fewer sizes (under 2 minutes)")
-    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "tokenizers.json"))
+    parser.add_argument("--out", default=str(results_dir() / "tokenizers.json"))
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     docs = documents()

@@ -48,7 +48,7 @@ DECISION_SCHEMA = pa.schema([
     ("row", pa.int64()), ("id", pa.string()), ("keeper_id", pa.string()),
     ("cluster_size", pa.int64()), ("keep", pa.bool_()),
 ])
-FORMAT_VERSION = "v1"  # part of a pass's fingerprint: a change of the decision files' meaning reruns passes
+FORMAT_VERSION = "v2"  # part of a pass's fingerprint: a change of the decision files' meaning reruns passes; v2: minhash defaults (bands for recall, verify on)
 
 
 @dataclass(frozen=True)

@@ -71,5 +71,12 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """Exact Jaccard of two sorted unique hash arrays."""
     if a.size == 0 and b.size == 0:
         return 1.0
-    inter = np.intersect1d(a, b, assume_unique=True).size
+    from jacorpus.corpus.dedup.hashing import compiled_kernels
+
+    if compiled_kernels():
+        from jacorpus.corpus.dedup.kernels import sorted_intersection_size
+
+        inter = int(sorted_intersection_size(a, b))
+    else:
+        inter = np.intersect1d(a, b, assume_unique=True).size
     return inter / (a.size + b.size - inter)

@@ -8,6 +8,8 @@ is MurmurHash3_x86_32 (seed 0) of the tokens as little-endian 4-byte blocks, i.e
 
 from __future__ import annotations
 
+import functools
+import os
 from typing import Iterable
 
 import numpy as np
@@ -15,6 +17,18 @@ import numpy as np
 _C1, _C2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
 _M5, _N1 = np.uint32(5), np.uint32(0xE6546B64)
 MASK32, MASK64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
+
+
+@functools.cache
+def compiled_kernels() -> bool:
+    """Whether the numba loops of ``kernels.py`` are used (numba installed and ``JACORPUS_NUMBA`` is not ``0``)."""
+    if os.environ.get("JACORPUS_NUMBA", "1") == "0":
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _rotl32(x: np.ndarray, r: int) -> np.ndarray:
@@ -60,6 +74,15 @@ def batch_window_murmur3(tokens: np.ndarray, counts: np.ndarray, n: int) -> tupl
     Returns (hashes concatenated, hashes per document). Windows across a document boundary are discarded; a
     document shorter than n (one shingle of all its tokens) is hashed on its own.
     """
+    if compiled_kernels():
+        from jacorpus.corpus.dedup import kernels
+
+        return kernels.window_hashes(tokens, counts, n)
+    return batch_window_murmur3_numpy(tokens, counts, n)
+
+
+def batch_window_murmur3_numpy(tokens: np.ndarray, counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pure-numpy ``batch_window_murmur3`` (used without numba; tested equal to the compiled one)."""
     counts = np.asarray(counts, dtype=np.int64)
     out_counts = np.where(counts >= n, counts - n + 1, np.minimum(counts, 1))
     out = np.empty(int(out_counts.sum()), dtype=np.uint32)

@@ -2,8 +2,12 @@
 
 Two documents become candidates when all ``rows`` values of at least one band agree; the probability is
 ``1 - (1 - s^rows)^bands`` for Jaccard ``s``. Like datasketch's ``MinHashLSH`` we pick (bands, rows) minimizing the
-equally weighted areas of false positives (below the threshold) and false negatives (above it). The integrands
-are polynomials of degree bands*rows <= num_perm, so Gauss-Legendre quadrature with enough nodes is exact.
+weighted areas of false positives (below the threshold) and false negatives (above it), but weighted for recall
+(``RECALL_WEIGHTS``: a missed duplicate stays in the corpus for good, while a false candidate costs one exact
+check, since ``verify`` is on by default). At threshold 0.8 and 128 permutations that is 16 bands x 8 rows
+(datasketch's equal weights give 9 x 13, which makes a pair at J = 0.8 a candidate only 40% of the time;
+bench/results/dedup.md measures both). The integrands are polynomials of degree bands*rows <= num_perm, so
+Gauss-Legendre quadrature with enough nodes is exact.
 """
 
 from __future__ import annotations
@@ -48,10 +52,14 @@ def optimal_bands(
     return best
 
 
+RECALL_WEIGHTS = (0.05, 0.95)  # (false positive, false negative) weights of the default banding
+
+
 def resolve_bands(threshold: float, num_perm: int, bands: int | None, rows: int | None) -> tuple[int, int]:
-    """Explicit bands/rows win (one of them alone fills num_perm); otherwise derived from the threshold."""
+    """Explicit bands/rows win (one of them alone fills num_perm); otherwise derived from the threshold with
+    ``RECALL_WEIGHTS``."""
     if bands is None and rows is None:
-        return optimal_bands(threshold, num_perm)
+        return optimal_bands(threshold, num_perm, *RECALL_WEIGHTS)
     bands = bands if bands is not None else num_perm // rows
     rows = rows if rows is not None else num_perm // bands
     if bands < 1 or rows < 1 or bands * rows > num_perm:

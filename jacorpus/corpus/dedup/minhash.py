@@ -12,7 +12,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from jacorpus.corpus.dedup.hashing import fmix32
+from jacorpus.corpus.dedup.hashing import compiled_kernels, fmix32
 
 Scheme = Literal["affine32", "legacy"]
 MERSENNE_PRIME = np.uint64((1 << 61) - 1)
@@ -70,6 +70,14 @@ class MinHasher:
         Consecutive documents are batched into one matrix of at most ``max_rows`` columns per numpy call; a
         document without shingles keeps datasketch's empty signature.
         """
+        if compiled_kernels():
+            from jacorpus.corpus.dedup import kernels
+
+            return kernels.signatures(hashes, counts, self.a[:, 0], self.b[:, 0], self.scheme, int(self.empty))
+        return self.signatures_flat_numpy(hashes, counts)
+
+    def signatures_flat_numpy(self, hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """The pure-numpy ``signatures_flat`` (used without numba; tested equal to the compiled one)."""
         counts = np.asarray(counts, dtype=np.int64)
         out = np.full((counts.size, self.num_perm), self.empty, dtype=self.dtype)
         ends = np.cumsum(counts)

@@ -12,8 +12,8 @@ from typing import Any, Callable, Literal
 import numpy as np
 import xxhash
 
-from jacorpus.corpus.dedup.hashing import batch_window_murmur3, murmur3_blocks, window_murmur3
-from jacorpus.corpus.dedup.textnorm import codepoints, nfkc, normalize_for_dedup
+from jacorpus.corpus.dedup.hashing import batch_window_murmur3, compiled_kernels, murmur3_blocks, window_murmur3
+from jacorpus.corpus.dedup.textnorm import codepoints, codepoints_batch, nfkc, normalize_for_dedup
 from jacorpus.foundation.sudachi_chunks import sudachi_pieces
 
 def word_token_id(word: str) -> int:
@@ -53,17 +53,28 @@ class Shingler:
 
     def hash_batch(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Shingle hashes of many documents at once: (all hashes concatenated, count per document)."""
-        tokens = [self.tokens(t) for t in texts]
-        counts = np.fromiter((t.size for t in tokens), dtype=np.int64, count=len(tokens))
-        flat = np.concatenate(tokens) if tokens else np.empty(0, dtype=np.uint32)
+        if self.unit == "char":
+            flat, counts = codepoints_batch(texts)
+        else:
+            tokens = [self.tokens(t) for t in texts]
+            counts = np.fromiter((t.size for t in tokens), dtype=np.int64, count=len(tokens))
+            flat = np.concatenate(tokens) if tokens else np.empty(0, dtype=np.uint32)
         return batch_window_murmur3(flat, counts, self.ngram)
 
     def hash_set64(self, text: str) -> np.ndarray:
         """Sorted unique 64-bit shingle hashes: collision-free enough to compute exact Jaccard for verify."""
         tokens = self.tokens(text)
-        low = window_murmur3(tokens, self.ngram, seed=0).astype(np.uint64)
-        high = window_murmur3(tokens, self.ngram, seed=0x5BD1E995).astype(np.uint64)
-        return np.unique((high << np.uint64(32)) | low)
+        if compiled_kernels():
+            from jacorpus.corpus.dedup import kernels
+
+            counts = np.array([tokens.size])
+            low = kernels.window_hashes(tokens, counts, self.ngram, seed=0)[0].astype(np.uint64)
+            high = kernels.window_hashes(tokens, counts, self.ngram, seed=0x5BD1E995)[0].astype(np.uint64)
+        else:
+            low = window_murmur3(tokens, self.ngram, seed=0).astype(np.uint64)
+            high = window_murmur3(tokens, self.ngram, seed=0x5BD1E995).astype(np.uint64)
+        keys = np.sort((high << np.uint64(32)) | low)  # sort + neighbour test: 3x np.unique's hash path here
+        return keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if keys.size else keys
 
     # -- the same shingles as Python objects, for datasketch and for tests --------------------------------------
     def shingles(self, text: str) -> list[Any]:

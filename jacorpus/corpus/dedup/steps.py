@@ -51,7 +51,8 @@ class DedupOptions(StepOptions):
     seed: int = Field(1, ge=0, lt=2**32)
     scheme: Literal["affine32", "legacy"] = "affine32"  # datasketch's permutation scheme (affine32: its default)
     # exact and minhash
-    verify: bool = False
+    # minhash: on by default (bands are chosen for recall, verify keeps precision exact); exact: off (64-bit keys)
+    verify: bool | None = Field(None, description="check every candidate pair exactly; default: minhash yes, exact no")
     priority: list[str] = Field(default_factory=list, description="source names, the first is kept first")
     # lines
     min_count: int = Field(2, ge=2, description="documents a line must occur in to be removed")
@@ -106,7 +107,8 @@ class Dedup(GlobalStep):
         bands, rows = self.bands_rows()
         parts = partition_count(layout.total * bands, KEY_DOC.itemsize, opts.memory_mb)
         stats = {"bands": bands, "rows": rows} if opts.method == "minhash" else {}
-        return GlobalPassPlan(Clusters(verify=opts.verify), parts, stats)
+        verify = opts.verify if opts.verify is not None else opts.method == "minhash"
+        return GlobalPassPlan(Clusters(verify=verify), parts, stats)
 
     def global_scan(self, task: ShardScan) -> Iterator[pa.RecordBatch]:
         """Keys of one stage task's documents: exact: one text key; minhash: one key per LSH band (signatures kept

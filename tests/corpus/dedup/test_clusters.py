@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from jacorpus.corpus.dedup import hashing
 from jacorpus.corpus.dedup.clusters import UnionFind, choose_keepers, jaccard, source_priority
 
 
@@ -44,8 +46,17 @@ def test_keepers_follow_priority_then_first_read():
     assert source_priority(["cc100", "wikipedia", "web"], ["wikipedia", "cc100"]).tolist() == [1, 0, 2]
 
 
-def test_jaccard_of_sorted_sets():
+@pytest.mark.parametrize("compiled", [True, False])
+def test_jaccard_of_sorted_sets(compiled, monkeypatch):
+    if not compiled:
+        monkeypatch.setattr(hashing, "compiled_kernels", lambda: False)
     a, b = np.array([1, 2, 3, 4], dtype=np.uint64), np.array([3, 4, 5], dtype=np.uint64)
     assert jaccard(a, b) == 2 / 5
     assert jaccard(a, a) == 1.0
     assert jaccard(a, np.array([9], dtype=np.uint64)) == 0.0
+    rng = np.random.default_rng(3)  # against Python sets
+    for _ in range(20):
+        x = np.unique(rng.integers(0, 200, 80).astype(np.uint64))
+        y = np.unique(rng.integers(0, 200, 60).astype(np.uint64))
+        sx, sy = set(x.tolist()), set(y.tolist())
+        assert jaccard(x, y) == len(sx & sy) / len(sx | sy)

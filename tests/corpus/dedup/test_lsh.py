@@ -25,7 +25,10 @@ def test_optimal_bands_match_datasketch(num_perm):
 
 
 def test_resolve_bands_explicit_and_errors():
-    assert resolve_bands(0.8, 128, None, None) == (9, 13)
+    # the shipped default: weighted for recall (false negatives 0.95, false positives 0.05), pinned
+    assert resolve_bands(0.8, 128, None, None) == (16, 8)
+    assert resolve_bands(0.8, 256, None, None) == (25, 10)
+    assert optimal_bands(0.8, 128, 0.05, 0.95) == _optimal_param(0.8, 128, 0.05, 0.95) == (16, 8)
     assert resolve_bands(0.8, 128, 16, 8) == (16, 8)
     assert resolve_bands(0.8, 128, 20, None) == (20, 6)
     assert resolve_bands(0.8, 128, None, 5) == (25, 5)

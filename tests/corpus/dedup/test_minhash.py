@@ -7,6 +7,7 @@ import pytest
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 from sklearn.utils import murmurhash3_32
 
+from jacorpus.corpus.dedup import hashing, minhash
 from jacorpus.corpus.dedup.hashing import batch_window_murmur3, murmur3_blocks, window_murmur3
 from jacorpus.corpus.dedup.minhash import MinHasher, lean_minhash, permutations
 from jacorpus.corpus.dedup.shingles import Shingler, char_shingle_hash
@@ -39,7 +40,27 @@ def test_window_hash_matches_scalar_on_random_tokens():
     assert window_murmur3(tokens[:2], 5).tolist() == [murmur3_blocks(tokens[:2].tolist())]  # shorter than n
 
 
-def test_batch_hashes_equal_per_document_hashes(neko_paragraphs):
+@pytest.fixture(params=["numba", "numpy"])
+def kernel_path(request, monkeypatch):
+    """Run a test on the compiled (numba) loops and on the pure-numpy fallback."""
+    if request.param == "numba":
+        assert hashing.compiled_kernels(), "numba is in the lock: the compiled path must be the one in use"
+    else:
+        monkeypatch.setattr(hashing, "compiled_kernels", lambda: False)
+        monkeypatch.setattr(minhash, "compiled_kernels", lambda: False)
+    return request.param
+
+
+def test_numba_off_switch(monkeypatch):
+    hashing.compiled_kernels.cache_clear()
+    monkeypatch.setenv("JACORPUS_NUMBA", "0")
+    assert not hashing.compiled_kernels()
+    hashing.compiled_kernels.cache_clear()
+    monkeypatch.delenv("JACORPUS_NUMBA")
+    assert hashing.compiled_kernels()
+
+
+def test_batch_hashes_equal_per_document_hashes(neko_paragraphs, kernel_path):
     rng = np.random.default_rng(2)
     tokens = [rng.integers(0, 2**32, size=c, dtype=np.uint64).astype(np.uint32) for c in [0, 3, 9, 5, 0, 1, 40, 4]]
     for n in (1, 4, 5):
@@ -55,8 +76,9 @@ def test_batch_hashes_equal_per_document_hashes(neko_paragraphs):
 
 
 @pytest.mark.parametrize("scheme", ["affine32", "legacy"])
-@pytest.mark.parametrize("num_perm,seed", [(128, 1), (64, 7)])
-def test_signatures_bit_identical_to_datasketch(scheme, num_perm, seed, neko_paragraphs, law_texts, cc_ja_texts):
+@pytest.mark.parametrize("num_perm,seed", [(128, 1), (64, 7), (256, 3)])
+def test_signatures_bit_identical_to_datasketch(scheme, num_perm, seed, neko_paragraphs, law_texts, cc_ja_texts,
+                                                kernel_path):
     shingler = Shingler("char", 5)
     texts = neko_paragraphs[:6] + [t[:30_000] for t in list(law_texts.values())[:2]] + cc_ja_texts[:4] + ["猫", ""]
     hasher = MinHasher(num_perm, seed, scheme, max_rows=1024)  # small blocks: batches span several documents
