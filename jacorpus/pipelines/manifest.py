@@ -82,6 +82,7 @@ def finalize(plan, engine: str) -> dict[str, Any]:
         "dropped_shards": dropped_shards,
         "format": fmt,
         "tasks": plan.tasks,
+        "splits": plan.splits,
         "recipe": plan.recipe.as_dict(),
         "versions": library_versions(),
     }

@@ -14,8 +14,16 @@ from jacorpus.corpus.limits import DEFAULT_MAX_RECORD_BYTES
 COMPRESSED_SUFFIXES = (".bz2", ".gz", ".xz", ".zst", ".zstd")
 
 
-def open_binary(path: str) -> BinaryIO:
-    """A binary stream of the decompressed content. Multistream .bz2 (Wikipedia dumps) is handled by bz2."""
+# While a task reads one split of a file (see splits.py), opening that file gives the split's bytes instead: the
+# sources' parsers read a split exactly as they read a file. Set by ``Source.read_split``, one split at a time.
+SPLIT_OPENERS: dict[str, Callable[[], BinaryIO]] = {}
+
+
+def open_binary(path: str, whole: bool = False) -> BinaryIO:
+    """A binary stream of the decompressed content (of the split being read, unless ``whole``). Multistream .bz2
+    (Wikipedia dumps) is handled by bz2."""
+    if not whole and path in SPLIT_OPENERS:
+        return SPLIT_OPENERS[path]()
     if path.endswith(".bz2"):
         return bz2.open(path, "rb")
     if path.endswith(".gz"):
@@ -116,8 +124,8 @@ class CountingReader(io.RawIOBase):
         super().close()
 
 
-def open_counted(path: str) -> CountingReader:
-    return CountingReader(open_binary(path))
+def open_counted(path: str, whole: bool = False) -> CountingReader:
+    return CountingReader(open_binary(path, whole))
 
 
 def iter_lines(
@@ -139,8 +147,9 @@ def iter_lines(
     """
     reader = open_counted(path)
     buffered = io.BufferedReader(reader, buffer_size=1 << 20)
-    offset = 0
-    number = 0
+    # a split of a file numbers its lines and bytes as the whole file does
+    offset = getattr(reader.stream, "base_offset", 0)
+    number = getattr(reader.stream, "base_line", 0)
     try:
         while True:
             raw = buffered.readline(max_line_bytes + 1)

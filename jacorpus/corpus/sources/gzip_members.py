@@ -15,9 +15,10 @@ CHUNK = 1 << 16
 
 
 class ResyncingGzipReader(io.RawIOBase):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, start: int = 0) -> None:
         self.raw = open(path, "rb")
-        self.member_start = 0  # compressed offset of the member being decoded
+        self.raw.seek(start)  # a split of a multi-member file starts at one of its members
+        self.member_start = start  # compressed offset of the member being decoded
         self.member_output = 0  # bytes it has produced so far
         self.decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self.buffer = b""
