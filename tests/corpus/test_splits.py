@@ -166,3 +166,61 @@ def test_cut_parts_are_written_once_and_reused(inputs, tmp_path):
     assert prepare(splits[0], str(tmp_path)) == info  # a rerun finds the cut done
     assert [p.stat().st_mtime_ns for p in parts] == stamp
     assert all(prepare(s, str(tmp_path)) is None for s in splits[1:])
+
+
+def multistream_dump(xml: bytes, pages_per_stream: int) -> tuple[bytes, bytes]:
+    """A MediaWiki export as the dumps are made: the header (siteinfo) in its own bz2 stream, then one stream per
+    ``pages_per_stream`` pages, ``</mediawiki>`` in the last; the index lists ``offset:pageid:title`` per page."""
+    lines = xml.splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.lstrip().startswith(b"<page>"))
+    header, body = b"".join(lines[:first]), b"".join(lines[first:])
+    body = body.split(b"</mediawiki>")[0]
+    pages = re.findall(rb"[ \t]*<page>.*?</page>\r?\n", body, flags=re.S)
+    out, index = [bz2.compress(header)], []
+    offset = len(out[0])
+    for k in range(0, len(pages), pages_per_stream):
+        group = pages[k : k + pages_per_stream]
+        for page in group:
+            page_id = re.search(rb"<id>(\d+)</id>", page).group(1)
+            title = re.search(rb"<title>(.*?)</title>", page).group(1)
+            index.append(b"%d:%s:%s\n" % (offset, page_id, title))
+        data = b"".join(group) + (b"</mediawiki>\n" if k + pages_per_stream >= len(pages) else b"")
+        out.append(bz2.compress(data))
+        offset += len(out[-1])
+    return b"".join(out), bz2.compress(b"".join(index))
+
+
+@pytest.fixture(scope="module")
+def dumps(tmp_path_factory, shared_data):
+    d = tmp_path_factory.mktemp("wiki")
+    for name, sample, per_stream in (("jawiki-20220701", "jawiki-2022-07-pages-articles-sample.xml.bz2", 100),
+                                     ("jawiki-20060801", "jawiki-2006-08-export-0.3-sample.xml.bz2", 10)):
+        dump, index = multistream_dump(bz2.decompress((shared_data / "jawiki_xml" / sample).read_bytes()), per_stream)
+        (d / f"{name}-pages-articles-multistream.xml.bz2").write_bytes(dump)
+        (d / f"{name}-pages-articles-multistream-index.txt.bz2").write_bytes(index)
+        (d / f"{name}-noindex.xml.bz2").write_bytes(dump)  # no index beside it: stream starts are searched
+        (d / f"{name}-named.xml.bz2").write_bytes(dump)
+    return d
+
+
+@pytest.mark.parametrize("dump,method,parts", [
+    ("jawiki-20220701-pages-articles-multistream.xml.bz2", "index", 3),  # the index beside it, under its usual name
+    ("jawiki-20220701-noindex.xml.bz2", "members", 3),
+    ("jawiki-20060801-pages-articles-multistream.xml.bz2", "index", 5),
+    ("jawiki-20060801-pages-articles-multistream.xml.bz2", "index", 20),
+    ("jawiki-20060801-noindex.xml.bz2", "members", 5),
+    ("jawiki-20060801-noindex.xml.bz2", "members", 20),
+    ("jawiki-20060801-named.xml.bz2, index: jawiki-20060801-pages-articles-multistream-index.txt.bz2", "index", 9),
+])
+def test_wikipedia_multistream_splits(dumps, tmp_path, dump, method, parts):
+    path, _, options = dump.partition(", ")
+    split_bytes = max(1000, uncompressed_size(dumps / path) // parts)
+    source_yaml = f"{{type: wikipedia, paths: [{path}]" + (f", {options}" if options else "") + "}"
+    splits, got, expected, ledger, expected_ledger = read_both(dumps, source_yaml, split_bytes, tmp_path)
+    assert {s.method for s in splits} == {method}
+    assert len(splits) >= 2
+    assert len(expected) > 10
+    assert [g[:2] for g in got] == [e[:2] for e in expected]
+    assert got == expected
+    assert {k: ledger[k] for k in ("read", "dropped", "errors")} == {k: expected_ledger[k] for k in ("read", "dropped", "errors")}
+    assert expected_ledger["errors"] == []

@@ -379,6 +379,8 @@ def count_split(split: Split) -> dict[str, Any]:
         length = None
         stream = open_from(split, anchor, stop)
     info = {"anchor": anchor, "stop": stop, "bytes": 0, "lines": 0, "ends_line": True, "error": None}
+    if split.method in ("members", "index") and anchor >= os.path.getsize(split.path):
+        return info  # no member/stream starts in this split's share: the split before reads to the end
     try:
         with stream:
             left = length
@@ -497,6 +499,8 @@ def load_info(split: Split, work_dir: str) -> SplitInfo:
             infos.append(json.load(fh))
     mine, before = infos[-1], infos[:-1]
     last = split.next_anchor is None
+    if split.method in ("members", "index"):  # no member/stream start after this split's: it reads to the end
+        last = last or mine["stop"] is None or mine["stop"] >= os.path.getsize(split.path)
     return SplitInfo(mine["anchor"], None if last else mine["bytes"], sum(i["bytes"] for i in before),
                      sum(i["lines"] for i in before), before[-1]["ends_line"] if before else True,
                      error=mine.get("error"))
@@ -545,6 +549,7 @@ class AlignedStream(io.RawIOBase):
         self.base_line = info.base_lines + skipped_lines
         self.base_offset = info.base_bytes + self.position - len(self.pending)
         self.head, self.tail = prefix if not first else b"", suffix if self.end_at is not None else b""
+        self.empty = prefix + suffix  # what an empty split reads as (Wikipedia: a dump without pages)
         self.out: Iterator[bytes] = self._chunks()
 
     def readable(self) -> bool:
@@ -590,6 +595,8 @@ class AlignedStream(io.RawIOBase):
 
     def _chunks(self) -> Iterator[bytes]:
         if self.done:
+            if self.empty:
+                yield self.empty
             return
         if self.head:
             yield self.head
@@ -668,6 +675,8 @@ def read_split(source: Any, split: Split, work_dir: str) -> Iterator[Any]:
         return
     try:
         info = load_info(split, work_dir)
+        if split.method in ("members", "index") and info.anchor >= os.path.getsize(split.path):
+            return  # nothing starts in this split's share of the file
         codec = "utf-8"
         if split.rule == "blank_line":
             from jacorpus.corpus.sources.text import file_encoding
