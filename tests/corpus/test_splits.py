@@ -28,18 +28,7 @@ from jacorpus.corpus.sources.splits import prepare, read_split
 from jacorpus.corpus.steps import TaskContext
 from jacorpus.pipelines.plan import build_sources, plan_splits
 from jacorpus.pipelines.recipe import parse_recipe
-
-
-def cc100_layout(neko: bytes) -> bytes:
-    """Paragraph lines of the novel grouped into documents of 1-6 lines; every 7th separator is full-width spaces."""
-    lines = [line.strip() for line in neko.decode("utf-8").splitlines() if line.strip()]
-    out, k, doc = [], 0, 0
-    while k < len(lines):
-        size = 1 + doc % 6
-        out.extend(lines[k : k + size])
-        out.append("\u3000\u3000" if doc % 7 == 3 else "")
-        k, doc = k + size, doc + 1
-    return ("\n".join(out) + "\n").encode("utf-8")
+from tests.corpus.split_inputs import cc100_layout, multistream_dump
 
 
 @pytest.fixture(scope="module")
@@ -166,28 +155,6 @@ def test_cut_parts_are_written_once_and_reused(inputs, tmp_path):
     assert prepare(splits[0], str(tmp_path)) == info  # a rerun finds the cut done
     assert [p.stat().st_mtime_ns for p in parts] == stamp
     assert all(prepare(s, str(tmp_path)) is None for s in splits[1:])
-
-
-def multistream_dump(xml: bytes, pages_per_stream: int) -> tuple[bytes, bytes]:
-    """A MediaWiki export as the dumps are made: the header (siteinfo) in its own bz2 stream, then one stream per
-    ``pages_per_stream`` pages, ``</mediawiki>`` in the last; the index lists ``offset:pageid:title`` per page."""
-    lines = xml.splitlines(keepends=True)
-    first = next(i for i, line in enumerate(lines) if line.lstrip().startswith(b"<page>"))
-    header, body = b"".join(lines[:first]), b"".join(lines[first:])
-    body = body.split(b"</mediawiki>")[0]
-    pages = re.findall(rb"[ \t]*<page>.*?</page>\r?\n", body, flags=re.S)
-    out, index = [bz2.compress(header)], []
-    offset = len(out[0])
-    for k in range(0, len(pages), pages_per_stream):
-        group = pages[k : k + pages_per_stream]
-        for page in group:
-            page_id = re.search(rb"<id>(\d+)</id>", page).group(1)
-            title = re.search(rb"<title>(.*?)</title>", page).group(1)
-            index.append(b"%d:%s:%s\n" % (offset, page_id, title))
-        data = b"".join(group) + (b"</mediawiki>\n" if k + pages_per_stream >= len(pages) else b"")
-        out.append(bz2.compress(data))
-        offset += len(out[-1])
-    return b"".join(out), bz2.compress(b"".join(index))
 
 
 @pytest.fixture(scope="module")
