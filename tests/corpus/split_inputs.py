@@ -39,3 +39,13 @@ def multistream_dump(xml: bytes, pages_per_stream: int) -> tuple[bytes, bytes]:
         out.append(bz2.compress(data))
         offset += len(out[-1])
     return b"".join(out), bz2.compress(b"".join(index))
+
+
+def multi_block_xz(data: bytes, path, block: int) -> None:
+    """An .xz of independent blocks of ``block`` bytes (as ``xz -T`` or pixz write), with python-xz."""
+    import xz
+
+    with xz.open(str(path), "wb") as fh:
+        for start in range(0, len(data), block):
+            fh.write(data[start : start + block])
+            fh.change_block()

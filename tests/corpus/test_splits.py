@@ -3,9 +3,10 @@ those of the one-task read of the same file, for every container and record rule
 
 Inputs are built at test time from real files in ../shared/data: Natsume Soseki's novel in the CC-100 layout (one
 paragraph per line, documents separated by blank lines, some of them full-width spaces only) as plain text,
-multi-block and single-stream xz, multi-frame and single-frame zstd, single-member gzip and bz2; the real Common
-Crawl WET/WARC records as a multi-member .gz (one member per record, as Common Crawl writes them) and as plain
-files; a Japanese Wikipedia export cut into a multistream .bz2 with its index, the way the dumps are made.
+multi-block and single-stream xz, multi-frame and single-frame zstd, single-member gzip and bz2, and as JSON lines;
+a Common Crawl WARC and a ClueWeb09 WARC/0.18 file as shipped (one gzip member per record) and uncompressed; the
+real WET records (20 copies of the file) plain and one member per record; Japanese Wikipedia exports (2006 export
+0.3, 2022 export 0.10) cut into multistream .bz2 dumps with their index, the way the dumps are made.
 Each split is counted (or cut) by the split stage's function and read with the source's own parser, the way a task
 of the plan does it (``read_split``); the reference is ``read_file_safely`` on the whole file."""
 
@@ -17,7 +18,6 @@ import io
 import json
 import lzma
 import re
-import subprocess
 
 import pytest
 import zstandard
@@ -28,7 +28,7 @@ from jacorpus.corpus.sources.splits import prepare, read_split
 from jacorpus.corpus.steps import TaskContext
 from jacorpus.pipelines.plan import build_sources, plan_splits
 from jacorpus.pipelines.recipe import parse_recipe
-from tests.corpus.split_inputs import cc100_layout, multistream_dump
+from tests.corpus.split_inputs import cc100_layout, multi_block_xz, multistream_dump
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,7 @@ def inputs(tmp_path_factory, shared_data):
     d = tmp_path_factory.mktemp("splits")
     text = cc100_layout((shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_bytes())
     (d / "neko.txt").write_bytes(text)
-    subprocess.run(["xz", "-T1", "--block-size=40000", "-c", str(d / "neko.txt")], check=True,
-                   stdout=open(d / "neko.blocks.txt.xz", "wb"))
+    multi_block_xz(text, d / "neko.blocks.txt.xz", 40_000)
     (d / "neko.single.txt.xz").write_bytes(lzma.compress(text))
     frames = zstandard.ZstdCompressor()
     (d / "neko.frames.txt.zst").write_bytes(b"".join(frames.compress(text[i : i + 50_000])

@@ -328,10 +328,10 @@ def open_from(split: Split, anchor: int, stop: int | None = None, parts: list[st
             fh = indexed_zstd.IndexedZstdFile(split.path)
         fh.seek(anchor)
         return ReadAdapter(fh)
-    if split.container == "gz" and resync and stop is None:
+    if split.container == "gz" and resync:  # WARC/WET: damaged members are skipped as in a one-task read
         from jacorpus.corpus.sources.gzip_members import ResyncingGzipReader
 
-        return ResyncingGzipReader(split.path, start=anchor)
+        return ResyncingGzipReader(split.path, start=anchor, stop=stop)
     raw = io.BufferedReader(BoundedFile(split.path, anchor, stop), buffer_size=CHUNK)
     if split.container == "gz":
         import gzip
@@ -377,7 +377,7 @@ def count_split(split: Split) -> dict[str, Any]:
         stream: BinaryIO = open_from(split, anchor)
     else:
         length = None
-        stream = open_from(split, anchor, stop)
+        stream = open_from(split, anchor, stop, resync=split.rule == "warc")
     info = {"anchor": anchor, "stop": stop, "bytes": 0, "lines": 0, "ends_line": True, "error": None}
     if split.method in ("members", "index") and anchor >= os.path.getsize(split.path):
         return info  # no member/stream starts in this split's share: the split before reads to the end
