@@ -29,7 +29,7 @@ from jacorpus.corpus.sources import Source, find_source_type
 from jacorpus.corpus.sources.splits import Split, beside_index, plan_file, prepare, read_split
 from jacorpus.corpus.steps import GlobalStep, JaStep, TaskContext, annotation_schema, find_step_type
 from jacorpus.pipelines.inputs import check_source_files
-from jacorpus.pipelines.recipe import Recipe
+from jacorpus.pipelines.recipe import Recipe, RecipeError
 
 WORK = ".jacorpus"
 
@@ -42,8 +42,12 @@ def plan_splits(recipe: Recipe, sources: list[Source]) -> list[Split]:
         target = recipe.sources[i].split_bytes or recipe.split_bytes
         rule = source.record_rule()
         index_option = getattr(source.options, "index", None)
+        named = os.path.join(recipe.base_dir, index_option) if index_option else None
+        if named and not os.path.isfile(named):
+            raise RecipeError(f"sources[{i}] ({source.source_name}): index {index_option} does not exist "
+                              f"(looked for {os.path.normpath(named)})")
         for n, path in enumerate(source.files()):
-            index = (os.path.join(recipe.base_dir, index_option) if index_option else None) or beside_index(path)
+            index = named or beside_index(path)
             for split in plan_file(i, path, rule, target, f"s{i}-f{n}", index):
                 splits.append(replace(split, first_rank=len(splits) - split.index))
     return splits
