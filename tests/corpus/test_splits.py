@@ -190,3 +190,19 @@ def test_wikipedia_multistream_splits(dumps, tmp_path, dump, method, parts):
     assert got == expected
     assert {k: ledger[k] for k in ("read", "dropped", "errors")} == {k: expected_ledger[k] for k in ("read", "dropped", "errors")}
     assert expected_ledger["errors"] == []
+
+
+@pytest.mark.parametrize("suffix", [".gz"])  # a cut .bz2 of this size keeps no whole 900k block
+def test_a_truncated_single_stream_file_splits_like_its_one_task_read(inputs, tmp_path, suffix):
+    """Cut mid-stream (60 % of its bytes), the file is still cut into splits; they keep exactly the documents a
+    one-task read keeps (the paragraph the fault cut is lost in both) and report the fault once, at the same byte."""
+    packed = (inputs / f"neko.single.txt{suffix}").read_bytes()
+    (tmp_path / f"cut{suffix}").write_bytes(packed[: len(packed) * 6 // 10])
+    splits, got, expected, ledger, expected_ledger = read_both(
+        tmp_path, f"{{type: cc100, paths: [cut{suffix}]}}", 100_000, tmp_path)
+    assert {s.method for s in splits} == {"cut"} and len(splits) >= 2
+    assert len(expected) > 100
+    assert got == expected
+    assert ledger["errors"] == expected_ledger["errors"]
+    (error,) = ledger["errors"]
+    assert "truncated" in error["message"] and isinstance(error["position"], int)

@@ -288,10 +288,10 @@ class BoundedFile(io.RawIOBase):
 
 
 class ChainedParts(io.RawIOBase):
-    """The cut parts of a file from part ``first`` on, as one stream."""
+    """The cut parts of a file from part ``first`` on, as one stream (of at most ``limit`` bytes)."""
 
-    def __init__(self, paths: list[str]) -> None:
-        self.paths, self.current = list(paths), None
+    def __init__(self, paths: list[str], limit: int | None = None) -> None:
+        self.paths, self.current, self.left = list(paths), None, limit
 
     def readable(self) -> bool:
         return True
@@ -304,7 +304,9 @@ class ChainedParts(io.RawIOBase):
                 if not self.paths:
                     return 0
                 self.current = open_binary(self.paths.pop(0))
-            data = self.current.read(len(buffer))
+            data = self.current.read(len(buffer) if self.left is None else min(len(buffer), self.left))
+            if self.left is not None:
+                self.left -= len(data)
             if data:
                 buffer[: len(data)] = data
                 return len(data)
@@ -318,10 +320,10 @@ class ChainedParts(io.RawIOBase):
 
 
 def open_from(split: Split, anchor: int, stop: int | None = None, parts: list[str] | None = None,
-              resync: bool = False) -> BinaryIO:
+              resync: bool = False, limit: int | None = None) -> BinaryIO:
     """The decompressed stream from ``anchor`` on (up to the compressed offset ``stop`` for members/index)."""
     if split.method == "cut":
-        return ChainedParts(parts or [])
+        return ChainedParts(parts or [], limit)
     if split.method == "seek":
         if split.container == "plain":
             return BoundedFile(split.path, anchor)
@@ -465,7 +467,26 @@ def cut_file(split: Split, cut_dir: str) -> dict[str, Any]:
     finally:
         stream.close()
     close(current)
+    if error and split.rule:  # a one-task read loses the record the fault cut: so do the splits
+        parts[-1]["valid_bytes"] = last_boundary(os.path.join(cut_dir, parts[-1]["file"]), split.rule)
     return {"parts": parts, "error": error, "decompressed_bytes": sum(p["bytes"] for p in parts)}
+
+
+def last_boundary(part: str, rule: str) -> int:
+    """Offset in a cut part after which only an unfinished record follows (``AlignedStream``'s rules)."""
+    from jacorpus.corpus.sources.compression import open_binary
+
+    last = position = 0
+    with io.BufferedReader(ReadAdapter(open_binary(part, whole=True)), buffer_size=CHUNK) as fh:
+        for line in iter(lambda: fh.readline(CHUNK), b""):
+            start, position = position, position + len(line)
+            if not line.endswith(b"\n"):
+                break
+            if rule == "line" or (rule == "blank_line" and blank_line(line, "utf-8", CHUNK)):
+                last = position
+            elif (rule == "warc" and VERSION_LINE.match(line)) or (rule == "page" and is_page_line(line)):
+                last = start
+    return last
 
 
 def estimated_total(split: Split) -> int:
@@ -486,6 +507,7 @@ class SplitInfo:
     starts_line: bool  # its anchor is at a line start
     parts: list[str] = field(default_factory=list)  # cut: the parts from this split's on
     error: str | None = None
+    limit: int | None = None  # cut: decompressed bytes readable from this split's part on (a fault ended the file)
 
 
 def load_info(split: Split, work_dir: str) -> SplitInfo:
@@ -497,11 +519,13 @@ def load_info(split: Split, work_dir: str) -> SplitInfo:
         before = parts[: split.index]
         mine = parts[split.index] if split.index < len(parts) else None
         last = split.index >= len(parts) - 1
+        valid = parts[-1].get("valid_bytes")
         return SplitInfo(
             0, None if last else (mine["bytes"] if mine else 0), sum(p["bytes"] for p in before),
             sum(p["lines"] for p in before), before[-1]["ends_line"] if before else True,
             [os.path.join(cut_dir, p["file"]) for p in parts[split.index:]],
-            cut.get("error") if split.index == len(parts) - 1 else None)  # reported by the task of the last part
+            cut.get("error") if split.index == len(parts) - 1 else None,  # reported by the task of the last part
+            None if valid is None else sum(p["bytes"] for p in parts[split.index:-1]) + valid)
     infos = []
     for k in range(split.index + 1):
         path = os.path.join(work_dir, "info", f"{split.first_rank + k:05d}.json")
@@ -700,7 +724,7 @@ def read_split(source: Any, split: Split, work_dir: str) -> Iterator[Any]:
     limit = source.options.max_record_bytes
 
     def opener() -> BinaryIO:
-        raw = open_from(split, info.anchor, parts=info.parts, resync=split.rule == "warc")
+        raw = open_from(split, info.anchor, parts=info.parts, resync=split.rule == "warc", limit=info.limit)
         return AlignedStream(raw, split.rule or "line", info, split.index == 0, codec, limit, prefix, suffix)
 
     SPLIT_OPENERS[split.path] = opener
