@@ -335,7 +335,7 @@ def markdown(r: dict, command: str) -> str:
               "## Driver-side costs", ""]
     d = r["driver"]
     lines += [f"- Planning a simulated 70 GB plain CC-100 file (sparse file, default split_bytes): "
-              f"{d['plan_70gb_plain']['tasks']} splits in {d['plan_70gb_plain']['seconds']:.2f} s.",
+              f"{d['plan_70gb_plain']['tasks']} splits in {d['plan_70gb_plain']['seconds']:.3f} s.",
               f"- Planning {d['plan_files']['files']:,} small `.warc.gz` files (a Common Crawl snapshot's file "
               f"list): {d['plan_files']['tasks']:,} tasks in {d['plan_files']['seconds']:.1f} s (glob, stat, one "
               "size check per file; files over split_bytes/4 compressed are also opened to see whether they are "

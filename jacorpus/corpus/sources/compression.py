@@ -15,7 +15,7 @@ COMPRESSED_SUFFIXES = (".bz2", ".gz", ".xz", ".zst", ".zstd")
 
 
 # While a task reads one split of a file (see splits.py), opening that file gives the split's bytes instead: the
-# sources' parsers read a split exactly as they read a file. Set by ``Source.read_split``, one split at a time.
+# sources' parsers read a split exactly as they read a file. Set by ``splits.read_split``, one split at a time.
 SPLIT_OPENERS: dict[str, Callable[[], BinaryIO]] = {}
 
 

@@ -388,8 +388,9 @@ def count_split(split: Split) -> dict[str, Any]:
         length = None
         stream = open_from(split, anchor, stop, resync=split.rule == "warc")
     info = {"anchor": anchor, "stop": stop, "bytes": 0, "lines": 0, "ends_line": True, "error": None}
-    if split.method in ("members", "index") and anchor >= os.path.getsize(split.path):
-        return info  # no member/stream starts in this split's share: the split before reads to the end
+    if split.method in ("members", "index") and (anchor >= os.path.getsize(split.path)
+                                                 or (stop is not None and anchor >= stop)):
+        return info  # no member/stream starts in this split's share: the split before reads through it
     try:
         with stream:
             left = length
