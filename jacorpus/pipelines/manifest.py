@@ -104,6 +104,7 @@ def finalize(plan, engine: str) -> dict[str, Any]:
         "dropped_shards": dropped_shards,
         "format": fmt,
         "tasks": plan.tasks,
+        "splits": plan.splits,
         "recipe": plan.recipe.as_dict(),
         # where relative paths of the recipe start; `jacorpus publish` names inputs from here and never uploads it
         "recipe_dir": os.path.abspath(plan.recipe.base_dir),

@@ -1,9 +1,12 @@
 """From a recipe to engine-neutral stages of datatrove steps.
 
 Every engine (local, Slurm, Spark) runs the same plan. A recipe's steps are cut into stages at global steps
-(deduplication needs the whole corpus): stage 0 reads the sources, one task per input file, so the output order
-does not depend on how many workers run; a later stage reads the previous stage's shards rank by rank, after the
-global step has computed its decisions over all of them.
+(deduplication needs the whole corpus): stage 0 reads the sources, one task per input split (a file, or a part of a
+big one: corpus/sources/splits.py), so the output order does not depend on how many workers run; a later stage
+reads the previous stage's shards rank by rank, after the global step has computed its decisions over all of them.
+When some file is split, a split stage runs first (``SplitStage``, index -1): each of its tasks counts the bytes
+and lines of its split's range (so locators stay file-wide) or, for a single-stream compressed file, cuts the file
+into zstd parts; it writes no shard.
 
 A task of a stage runs ``Stage.run_task(context)``: the engine creates the task's ``TaskContext`` (its own ledger,
 drop sink, output directory and fault hooks) with ``Stage.task_context`` and every step of the task is bound to it.
@@ -13,7 +16,7 @@ Datatrove executors (local, Slurm) run a stage as the one pipeline step ``StageT
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from datatrove.data import DocumentsPipeline
@@ -23,24 +26,59 @@ from jacorpus.corpus.document import document_from_row
 from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.shards import ShardWriter
 from jacorpus.corpus.sources import Source, find_source_type
+from jacorpus.corpus.sources.splits import Split, beside_index, plan_file, prepare, read_split
 from jacorpus.corpus.steps import GlobalStep, JaStep, TaskContext, annotation_schema, find_step_type
+from jacorpus.foundation import storage
 from jacorpus.pipelines.inputs import check_source_files
-from jacorpus.pipelines.recipe import Recipe
+from jacorpus.pipelines.recipe import Recipe, RecipeError
 
 WORK = ".jacorpus"
 
 
+def plan_splits(recipe: Recipe, sources: list[Source]) -> list[Split]:
+    """Every input file of every source, cut into splits where its source type and container allow (splits.py);
+    ranks follow the recipe's order of sources and files, so the output order is that of a one-task read."""
+    splits: list[Split] = []
+    for i, source in enumerate(sources):
+        target = recipe.sources[i].split_bytes or recipe.split_bytes
+        rule = source.record_rule()
+        index_option = getattr(source.options, "index", None)
+        named = os.path.join(recipe.base_dir, index_option) if index_option else None
+        if named and not os.path.isfile(named):
+            raise RecipeError(f"sources[{i}] ({source.source_name}): index {index_option} does not exist "
+                              f"(looked for {os.path.normpath(named)})")
+        for n, path in enumerate(source.files()):
+            index = named or beside_index(path)
+            for split in plan_file(i, path, rule, target, f"s{i}-f{n}", index):
+                splits.append(replace(split, first_rank=len(splits) - split.index))
+    return splits
+
+
+def split_summary(splits: list[Split], sources: list[Source]) -> dict[str, Any]:
+    """For the manifest: per source, files, splits and how the split files were cut."""
+    out: dict[str, Any] = {}
+    for split in splits:
+        entry = out.setdefault(sources[split.source].source_name, {"files": 0, "splits": 0, "methods": {}})
+        entry["splits"] += 1
+        if split.index == 0:
+            entry["files"] += 1
+            entry["methods"][split.method] = entry["methods"].get(split.method, 0) + 1
+    return out
+
+
 class RecipeReader(JaStep):
-    """Stage-0 reader: task ``rank`` reads input file ``rank`` of the recipe's global file list."""
+    """Stage-0 reader: task ``rank`` reads input split ``rank`` of the recipe's global split list."""
 
     name = "read"
     type = "📖 - READER"
     flow_position = -1  # what the sources pass on (read minus their own drops) heads the funnel
 
-    def __init__(self, sources: list[Source]) -> None:
+    def __init__(self, sources: list[Source], splits: list[Split] | None = None, split_dir: str = "") -> None:
         super().__init__()
         self.sources = sources
-        self.files = [(i, path) for i, src in enumerate(sources) for path in src.files()]
+        self.splits = splits if splits is not None else [
+            Split(i, path, "whole") for i, src in enumerate(sources) for path in src.files()]
+        self.split_dir = split_dir
 
     def bind(self, context: TaskContext) -> "RecipeReader":
         for source in self.sources:  # the sources read (and count, drop, fault) inside this task
@@ -48,9 +86,26 @@ class RecipeReader(JaStep):
         return super().bind(context)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for index in range(rank, len(self.files), world_size):
-            source_index, path = self.files[index]
-            yield from self.sources[source_index].read_file_safely(path)
+        for index in range(rank, len(self.splits), world_size):
+            split = self.splits[index]
+            yield from read_split(self.sources[split.source], split, self.split_dir)
+
+
+class SplitPreparer(JaStep):
+    """The split stage's only step but the writer: task ``rank`` counts (or cuts, see splits.py) split ``rank``."""
+
+    name = "split"
+    type = "✂️ - SPLIT"
+
+    def __init__(self, splits: list[Split], split_dir: str) -> None:
+        super().__init__()
+        self.splits, self.split_dir = splits, split_dir
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for index in range(rank, len(self.splits), world_size):
+            prepare(self.splits[index], self.split_dir)
+        return
+        yield
 
 
 class ShardReader(JaStep):
@@ -81,6 +136,10 @@ class Stage:
     @property
     def writer(self) -> ShardWriter:
         return self.steps[-1]
+
+    @property
+    def label(self) -> str:
+        return "split" if self.index < 0 else f"stage {self.index}"
 
     def task_context(self, rank: int, world_size: int, faults: Callable[[str], None] | None = None,
                      output_dir: str | None = None, dropped_dir: str | None = None) -> TaskContext:
@@ -122,6 +181,7 @@ class Plan:
     tasks: int
     stages: list[Stage] = field(default_factory=list)
     annotation_fields: dict[str, Any] = field(default_factory=dict)
+    splits: dict[str, Any] = field(default_factory=dict)  # per source: files, splits, methods (for the manifest)
 
     @property
     def work_dir(self) -> str:
@@ -152,9 +212,20 @@ def build_plan(recipe: Recipe, output_dir: str | None = None) -> Plan:
     sources = build_sources(recipe)
     check_source_files(recipe, sources)
     steps = build_steps(recipe)
-    reader = RecipeReader(sources)
+    splits = plan_splits(recipe, sources)
+    split_dir = os.path.join(out, WORK, "split")
+    reader = RecipeReader(sources, splits, split_dir)
     fields = annotation_schema(steps)
-    plan = Plan(recipe, out, tasks=max(1, len(reader.files)), annotation_fields=fields)
+    plan = Plan(recipe, out, tasks=max(1, len(splits)), annotation_fields=fields,
+                splits=split_summary(splits, sources))
+    if any(not split.whole for split in splits):
+        if storage.is_url(out):
+            # the split stage's cut parts and offsets are read back with seeking local readers (indexed_zstd);
+            # an object-store work folder for them is not built yet, so say so rather than write a local "s3:/" tree
+            raise RecipeError(f"{out}: splitting big local inputs into an object-store output is not supported yet; "
+                              "write the output locally, or set split_bytes above the largest input file")
+        writer = ShardWriter(split_dir, fields, count_kept=False, stage=-1)  # writes no shard: marks tasks done
+        plan.stages.append(Stage(-1, [SplitPreparer(splits, split_dir), writer], split_dir))
 
     segments: list[list[JaStep]] = [[]]
     globals_: list[JaStep] = []

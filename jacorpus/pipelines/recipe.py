@@ -27,6 +27,9 @@ from jacorpus.foundation.recipe_yaml import (  # noqa: F401  (RecipeError: raise
 )
 
 
+DEFAULT_SPLIT_BYTES = 256 * 1024 * 1024
+
+
 class SourceSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
@@ -38,6 +41,8 @@ class SourceSpec(BaseModel):
     hub_dataset: str | None = Field(None, pattern=r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
     # a source that may match no file / yield no record (otherwise that is an error, see pipelines/inputs.py)
     allow_empty: bool = False
+    # target size of this source's input splits (decompressed bytes); default: the recipe's split_bytes
+    split_bytes: int | None = Field(None, gt=0)
 
     @field_validator("paths", mode="before")
     @classmethod
@@ -68,6 +73,8 @@ class Recipe(BaseModel):
     sources: list[SourceSpec] = Field(min_length=1)
     steps: list[dict[str, dict[str, Any] | None]] = Field(default_factory=list)
     output: OutputSpec
+    # big input files are read as splits of about this many (decompressed) bytes, one task each (docs/sources.md)
+    split_bytes: int = Field(DEFAULT_SPLIT_BYTES, gt=0)
     # the dataset card's license when sources differ (`license: other`): a name and a link for people to read
     license_name: str | None = None
     license_link: str | None = None

@@ -38,5 +38,9 @@ def print_funnel(manifest: dict[str, Any], directory: str, console: Console | No
         console.print(f"[yellow]{len(manifest['errors'])} input errors[/yellow] (see manifest.json), first:")
         for err in manifest["errors"][:5]:
             console.print(f"  {err['file']} @ {err['position']}: {err['message']}")
+    for name, entry in (manifest.get("splits") or {}).items():  # big files read as several tasks
+        if entry["splits"] > entry["files"]:
+            how = ", ".join(f"{method} {count}" for method, count in sorted(entry["methods"].items()))
+            console.print(f"{name}: {entry['files']} file(s) read as {entry['splits']} splits ({how})")
     rows = sum(s["rows"] for s in manifest["shards"])
     console.print(f"{rows:,} documents in {len(manifest['shards'])} shard(s) at [bold]{directory}[/bold]")

@@ -43,6 +43,13 @@ class Source(JaStep):
     Options: ClassVar[type[SourceOptions]] = SourceOptions
     # the license this source type's text carries when the recipe names none (Wikipedia: CC BY-SA); most vary by input
     default_license: ClassVar[str | None] = None
+    # where a big file of this type may be cut into splits read by separate tasks (splits.py): "line", "blank_line",
+    # "warc" or "page"; None: each file is read whole by one task
+    split_rule: ClassVar[str | None] = None
+
+    def record_rule(self) -> str | None:
+        """The split rule for this source's options (a type whose records' shape depends on options overrides)."""
+        return self.split_rule
 
     def __init__(self, name: str, paths: list[str], options: SourceOptions | None = None, base_dir: str = ".") -> None:
         super().__init__(options, base_dir)

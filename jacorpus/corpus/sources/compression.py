@@ -15,9 +15,17 @@ from jacorpus.foundation import storage
 COMPRESSED_SUFFIXES = (".bz2", ".gz", ".xz", ".zst", ".zstd")
 
 
-def open_binary(path: str) -> BinaryIO:
-    """A binary stream of the decompressed content. Multistream .bz2 (Wikipedia dumps) is handled by bz2.
-    ``path`` may be a URL (``s3://...``): the compressed bytes then stream from the object store."""
+# While a task reads one split of a file (see splits.py), opening that file gives the split's bytes instead: the
+# sources' parsers read a split exactly as they read a file. Set by ``splits.read_split``, one split at a time.
+SPLIT_OPENERS: dict[str, Callable[[], BinaryIO]] = {}
+
+
+def open_binary(path: str, whole: bool = False) -> BinaryIO:
+    """A binary stream of the decompressed content (of the split being read, unless ``whole``). Multistream .bz2
+    (Wikipedia dumps) is handled by bz2. ``path`` may be a URL (``s3://...``): the compressed bytes then stream from
+    the object store."""
+    if not whole and path in SPLIT_OPENERS:
+        return SPLIT_OPENERS[path]()
     if storage.is_url(path):
         raw = storage.open(path, "rb")
         if path.endswith((".zst", ".zstd")):
@@ -140,8 +148,8 @@ class CountingReader(io.RawIOBase):
         super().close()
 
 
-def open_counted(path: str) -> CountingReader:
-    return CountingReader(open_binary(path))
+def open_counted(path: str, whole: bool = False) -> CountingReader:
+    return CountingReader(open_binary(path, whole))
 
 
 def iter_lines(
@@ -163,8 +171,9 @@ def iter_lines(
     """
     reader = open_counted(path)
     buffered = io.BufferedReader(reader, buffer_size=1 << 20)
-    offset = 0
-    number = 0
+    # a split of a file numbers its lines and bytes as the whole file does
+    offset = getattr(reader.stream, "base_offset", 0)
+    number = getattr(reader.stream, "base_line", 0)
     try:
         while True:
             raw = buffered.readline(max_line_bytes + 1)

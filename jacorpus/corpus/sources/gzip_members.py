@@ -17,9 +17,11 @@ CHUNK = 1 << 16
 
 
 class ResyncingGzipReader(io.RawIOBase):
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, start: int = 0, stop: int | None = None) -> None:
+        self.stop = stop  # a split's share ends at the member starting at this offset (None: the end of the file)
         self.raw = storage.open(path, "rb")  # a path or a URL (s3://...)
-        self.member_start = 0  # compressed offset of the member being decoded
+        self.raw.seek(start)  # a split of a multi-member file starts at one of its members
+        self.member_start = start  # compressed offset of the member being decoded
         self.member_output = 0  # bytes it has produced so far
         self.decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self.buffer = b""
@@ -44,6 +46,8 @@ class ResyncingGzipReader(io.RawIOBase):
         self.faults.append((self.output_offset + len(self.buffer), message))
 
     def fill(self) -> None:
+        if self.finished:
+            return
         chunk, self.unused = (self.unused, b"") if self.unused else (self.raw.read(CHUNK), b"")
         if not chunk:
             if self.member_output or self.raw.tell() > self.member_start:
@@ -63,6 +67,8 @@ class ResyncingGzipReader(io.RawIOBase):
             self.start_member(self.raw.tell() - len(self.unused))
 
     def start_member(self, at: int) -> None:
+        if self.stop is not None and at >= self.stop:
+            self.finished = True
         self.member_start, self.member_output = at, 0
         self.decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
 

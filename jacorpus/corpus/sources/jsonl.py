@@ -60,6 +60,7 @@ class JsonlOptions(SourceOptions):
 @register_source("jsonl")
 class JsonlSource(Source):
     Options = JsonlOptions
+    split_rule = "line"
 
     def read_file(self, path: str) -> Iterator[Document]:
         opts: JsonlOptions = self.options

@@ -88,6 +88,11 @@ def field_text(value: Any) -> str:
 class MedicalSource(Source):
     Options = MedicalOptions
 
+    def record_rule(self) -> str | None:
+        # JSON lines split at any line; CSV/TSV rows may hold quoted newlines (and the header is the first line),
+        # XML records are found by parsing from the file's start: read whole
+        return "line" if self.options.format == "jsonl" else None
+
     def read_file(self, path: str) -> Iterator[Document]:
         opts: MedicalOptions = self.options
         if opts.format == "jsonl":

@@ -17,7 +17,7 @@ from pydantic import field_validator
 
 from jacorpus.corpus.sources.base import Source, SourceError, SourceOptions, register_source
 from jacorpus.corpus.sources.charset import canonical_codec, decode_bytes
-from jacorpus.corpus.sources.compression import iter_lines, open_counted
+from jacorpus.corpus.sources.compression import SPLIT_OPENERS, iter_lines, open_counted
 
 AUTO = "auto"
 SNIFF_BYTES = 1 << 20  # what ``encoding: auto`` looks at: enough for detection, bounded for huge files
@@ -44,7 +44,7 @@ def file_encoding(path: str, encoding: str) -> str:
     """The codec to read ``path`` with: the option itself, or for ``auto`` what its first MiB decodes as."""
     if encoding != AUTO:
         return canonical_codec(encoding) or encoding
-    with io.BufferedReader(open_counted(path)) as stream:
+    with io.BufferedReader(open_counted(path, whole=True)) as stream:  # the file's head, not a split's
         head = stream.read(SNIFF_BYTES)
     charset = decode_bytes(head).charset
     return {"ascii": "utf-8", "utf-8-sig": "utf-8"}.get(charset, charset)  # ASCII head: UTF-8 may follow
@@ -115,7 +115,8 @@ def lines_of(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, in
             yield number, offset, line
     finally:  # also when a truncated stream ends the file: the faults seen so far are reported
         faults.report(reader, path, codec)
-    if number == 0:  # an empty file on disk is caught before reading; this is an empty compressed one
+    if number == 0 and path not in SPLIT_OPENERS:  # an empty file on disk is caught before reading; this is an
+        # empty compressed one (a split of a file may hold no line: the one before it ended past its range)
         reader.error(path, 0, "empty file: no content after decompression")
 
 
@@ -154,6 +155,9 @@ def paragraphs(path: str, encoding: str, reader: Source) -> Iterator[tuple[int, 
 @register_source("text")
 class TextSource(Source):
     Options = TextOptions
+
+    def record_rule(self) -> str | None:
+        return {"line": "line", "blank_line": "blank_line"}.get(self.options.split)  # split: file is one record
 
     def read_file(self, path: str) -> Iterator[Document]:
         opts: TextOptions = self.options
@@ -197,6 +201,7 @@ class CC100Source(Source):
     """CC-100: one paragraph per line, documents separated by blank lines; kept as lines of one document."""
 
     Options = CC100Options
+    split_rule = "blank_line"
 
     def read_file(self, path: str) -> Iterator[Document]:
         for start, block in paragraphs(path, self.options.encoding, self):

@@ -129,6 +129,7 @@ def iter_records(stream: BinaryIO, types: frozenset[str] | None = None) -> Itera
 
 def parse_records(stream: BinaryIO, types: frozenset[str] | None) -> Iterator[WarcRecord | WarcFault]:
     reader = LineReader(stream)
+    reader.offset = getattr(getattr(stream, "stream", None), "base_offset", 0)  # a split: where it starts in the file
     skipped_at: int | None = None  # start of bytes skipped while looking for the next record
     explained = False  # the skip follows a fault already reported, which said we would resynchronise
     start = 0
@@ -213,7 +214,12 @@ def check_record_end(reader: LineReader, start: int, block: bytes) -> tuple[byte
 
 
 def iter_warc_file(path: str, types: frozenset[str] | None = None) -> Iterator[WarcRecord | WarcFault]:
-    stream = ResyncingGzipReader(path) if path.endswith(".gz") else open_counted(path)
+    from jacorpus.corpus.sources.compression import SPLIT_OPENERS
+
+    if path in SPLIT_OPENERS:  # one split of the file (splits.py); its offsets are the file's
+        stream = open_counted(path)
+    else:
+        stream = ResyncingGzipReader(path) if path.endswith(".gz") else open_counted(path)
     try:
         yield from iter_records(stream, types)
     finally:

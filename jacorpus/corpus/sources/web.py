@@ -70,6 +70,7 @@ def records(source: Source, path: str, warc_type: str) -> Iterator[WarcRecord]:
 @register_source("warc")
 class WarcSource(Source):
     Options = WarcOptions
+    split_rule = "warc"
 
     def read_file(self, path: str) -> Iterator[Document]:
         for record in records(self, path, "response"):
@@ -120,6 +121,8 @@ class WarcSource(Source):
 @register_source("wet")
 class WetSource(Source):
     """WET ``conversion`` records: text already extracted by Common Crawl (UTF-8 by the format's definition)."""
+
+    split_rule = "warc"
 
     def read_file(self, path: str) -> Iterator[Document]:
         for record in records(self, path, "conversion"):

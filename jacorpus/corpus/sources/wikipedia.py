@@ -47,6 +47,9 @@ class WikipediaOptions(SourceOptions):
     drop_sections: list[str] = Field(default_factory=lambda: list(TAIL_SECTIONS))
     max_parse_chars: int = Field(1_000_000, gt=0)  # larger pages use the regex cleaner (guards the tokenizer)
     base_url: str | None = None  # e.g. https://ja.wikipedia.org/wiki/ ; default from <dbname>/<base>
+    # a multistream dump's `-index.txt.bz2` (lines offset:pageid:title): its stream offsets split the dump; by default
+    # the index lying beside the dump under its usual name, else stream starts are found and verified
+    index: str | None = None
 
 
 @dataclass
@@ -202,6 +205,7 @@ class DumpParser:
 class WikipediaSource(Source):
     Options = WikipediaOptions
     default_license = "cc-by-sa-4.0"  # Wikipedia text is CC BY-SA 4.0
+    split_rule = "page"  # a split gets the dump's header before its pages and a closing </mediawiki> after
 
     def read_file(self, path: str) -> Iterator[Document]:
         parser = DumpParser(self.options.max_record_bytes)

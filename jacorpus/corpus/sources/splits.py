@@ -1,0 +1,481 @@
+"""Input splits: one big file read by many tasks, each record by exactly one of them, ids unchanged.
+
+How a file splits depends on its container (``plan_file``):
+
+- plain files: byte ranges (``seek``);
+- ``.xz`` with several blocks, ``.zst`` with several frames: ranges starting at block / frame boundaries, which
+  python-xz (the xz index) and indexed_zstd seek to in the decompressed stream (``seek``);
+- ``.gz`` with many members (Common Crawl WARC/WET), ``.bz2`` multistream (Wikipedia): ranges starting at member /
+  stream starts, in the compressed file (``members``), found by the split stage from nominal offsets and verified
+  by decoding (a magic number alone may occur inside compressed data); a Wikipedia dump's ``-index.txt.bz2`` gives
+  the stream offsets directly (``index``);
+- a single-stream ``.xz``/``.gz``/``.zst``/``.bz2`` larger than a split cannot be entered in the middle: the split
+  stage streams it once and cuts it into zstd parts, one per split (``cut``).
+
+Ranges start at *anchors* that need not be record boundaries. A split reads from the first record boundary at or
+after its anchor to the first one at or after the next split's anchor (``AlignedStream``), with the source type's
+rule for a boundary (a line start; the line after a blank line; a ``WARC/x.y`` line; a ``<page>`` line; the
+streams are in split_streams.py).
+Both ends use the same rule on the same bytes, so every record is read once, whatever the split size. Locators keep
+file-wide line numbers and byte offsets: the split stage counts each range's decompressed bytes and newlines
+(``count_range``) and a split adds those of the ranges before it (``SplitInfo``).
+"""
+
+from __future__ import annotations
+
+import bz2
+import io
+import json
+import math
+import os
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Iterator
+
+from jacorpus.corpus.sources.split_streams import (
+    CHUNK, VERSION_LINE, AlignedStream, ReadAdapter, SplitInfo, blank_line, is_page_line, open_from,
+)
+from jacorpus.foundation.atomic_files import atomic_write_text
+
+RATIO = 4  # assumed decompressed/compressed ratio for members/cut: turns split_bytes into compressed spacing
+PROBE_BYTES = 4 << 20  # compressed bytes read to tell a multi-member .gz / multistream .bz2 from a single one
+VERIFY_BYTES = 1 << 20  # compressed bytes decoded to accept a member/stream start found by its magic
+SCAN_BYTES = 64 << 20  # how far past a nominal offset the next member/stream start is searched
+GZIP_MAGIC = b"\x1f\x8b\x08"
+BZ2_MAGIC = re.compile(rb"BZh[1-9]1AY&SY")
+
+
+
+@dataclass(frozen=True)
+class Split:
+    """One task's share of one input file (picklable: it travels to Spark executors)."""
+
+    source: int  # index of the recipe source
+    path: str
+    method: str  # whole | seek | members | index | cut
+    rule: str | None = None  # record boundary rule (RULES); None for whole files
+    index: int = 0  # position among the file's splits
+    count: int = 1  # splits of this file
+    first_rank: int = 0  # plan rank of the file's first split
+    anchor: int = 0  # decompressed offset (seek), compressed offset (members: nominal; index: exact); cut: unused
+    next_anchor: int | None = None
+    file_key: str = ""
+    container: str = ""  # plain | xz | zst | gz | bz2
+
+    @property
+    def rank(self) -> int:
+        return self.first_rank + self.index
+
+    @property
+    def whole(self) -> bool:
+        return self.method == "whole"
+
+
+def container_of(path: str) -> str:
+    for suffix, name in ((".xz", "xz"), (".zst", "zst"), (".zstd", "zst"), (".gz", "gz"), (".bz2", "bz2")):
+        if path.endswith(suffix):
+            return name
+    return "plain"
+
+
+# -- planning (driver side: reads headers, indexes and a few MiB at most, never a whole file) --------------------
+def plan_file(source: int, path: str, rule: str | None, split_bytes: int, file_key: str,
+              wiki_index: str | None = None) -> list[Split]:
+    """The splits of one file; ``first_rank`` is set by the caller. A file whose container cannot be inspected
+    (truncated, corrupt, not what its name says) is read whole, and its reader reports the fault as it does today."""
+    whole = [Split(source, path, "whole", file_key=file_key, container=container_of(path))]
+    if rule is None or not os.path.isfile(path):
+        return whole
+    try:
+        return inspect_file(source, path, rule, split_bytes, file_key, wiki_index) or whole
+    except Exception:  # noqa: BLE001 - see above: one task, the reader's own error entry
+        return whole
+
+
+def inspect_file(source: int, path: str, rule: str, split_bytes: int, file_key: str,
+                 wiki_index: str | None) -> list[Split] | None:
+    whole = None
+    size = os.path.getsize(path)
+    kind = container_of(path)
+    anchors: list[int]
+    method = "seek"
+    if kind == "plain":
+        if size <= split_bytes:
+            return whole
+        n = math.ceil(size / split_bytes)
+        anchors = [size * k // n for k in range(n)]
+    elif kind in ("xz", "zst"):
+        total, bounds = frame_boundaries(path, kind)
+        if total <= split_bytes:
+            return whole
+        if len(bounds) > 1:
+            anchors = group(bounds, split_bytes)
+        else:
+            anchors, method = list(range(math.ceil(total / split_bytes))), "cut"
+    else:
+        if not wiki_index and size * RATIO <= split_bytes:
+            return whole  # small: no need to look inside (planning 100,000 Common Crawl files stays cheap)
+        if wiki_index and kind == "bz2":
+            offsets = index_offsets(wiki_index)
+            anchors, method = group([0] + offsets, max(1, split_bytes // RATIO)), "index"
+        elif several_members(path, kind):
+            n = math.ceil(size * RATIO / split_bytes)
+            anchors, method = [size * k // n for k in range(n)], "members"
+        else:
+            n = math.ceil(estimated_size(path, kind, size) / split_bytes)
+            anchors, method = list(range(n)), "cut"
+    if len(anchors) <= 1:
+        return whole
+    n = len(anchors)
+    return [Split(source, path, method, rule, k, n, 0, anchors[k], anchors[k + 1] if k + 1 < n else None,
+                  file_key, kind) for k in range(n)]
+
+
+def group(bounds: list[int], target: int) -> list[int]:
+    """Boundaries (sorted, starting at 0) kept so that consecutive kept ones are about ``target`` apart."""
+    kept = [0]
+    for b in bounds[1:]:
+        if b - kept[-1] >= target:
+            kept.append(b)
+    return kept
+
+
+def frame_boundaries(path: str, kind: str) -> tuple[int, list[int]]:
+    """Decompressed size and decompressed offsets of the xz blocks (xz index) / zstd frames of a file."""
+    if kind == "xz":
+        import xz
+
+        with xz.open(path, "rb") as fh:
+            total = fh.seek(0, io.SEEK_END)
+            return total, sorted({b for b in fh.block_boundaries if b < total})
+    import indexed_zstd
+
+    fh = indexed_zstd.IndexedZstdFile(path)
+    try:
+        total = fh.size()
+        return total, sorted({b for b in fh.block_offsets().values() if b < total})  # it lists the end too
+    finally:
+        fh.close()
+
+
+def several_members(path: str, kind: str) -> bool:
+    """Whether the first gzip member / bz2 stream ends within the first ``PROBE_BYTES`` with more data after it."""
+    decoder: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if kind == "gz" else bz2.BZ2Decompressor()
+    with open(path, "rb") as fh:
+        data = fh.read(PROBE_BYTES)
+        more = bool(fh.read(1))
+    try:
+        while data and not decoder.eof:
+            step, data = data[:CHUNK], data[CHUNK:]
+            decoder.decompress(step, 1 << 24) if kind == "bz2" else decoder.decompress(step)
+    except (OSError, zlib.error, EOFError, ValueError):
+        return False
+    return decoder.eof and (bool(decoder.unused_data) or bool(data) or more)
+
+
+def estimated_size(path: str, kind: str, size: int) -> int:
+    """Decompressed size of a single-stream file: ``RATIO`` times its size (gzip's ISIZE field is the size modulo
+    4 GiB, and garbage in a truncated file: not trusted), a zstd frame's declared size."""
+    if kind == "zst":
+        return frame_boundaries(path, "zst")[0]
+    return size * RATIO
+
+
+def index_offsets(path: str) -> list[int]:
+    """Stream offsets of a Wikipedia multistream dump from its ``-index.txt.bz2`` (lines ``offset:pageid:title``)."""
+    offsets: set[int] = set()
+    with bz2.open(path, "rb") if path.endswith(".bz2") else open(path, "rb") as fh:
+        for line in fh:
+            head = line.split(b":", 1)[0]
+            if head.isdigit():
+                offsets.add(int(head))
+    return sorted(o for o in offsets if o > 0)
+
+
+def beside_index(path: str) -> str | None:
+    """The index a Wikipedia dump ships with, under its usual name next to the dump."""
+    if "multistream.xml.bz2" not in os.path.basename(path):
+        return None
+    candidate = path.replace("multistream.xml.bz2", "multistream-index.txt.bz2")
+    return candidate if os.path.isfile(candidate) else None
+
+
+# -- member / stream starts (split stage) ---------------------------------------------------------------------
+def verified_start(path: str, kind: str, nominal: int) -> int:
+    """First real gzip member / bz2 stream start at or after ``nominal`` (the file size when there is none)."""
+    if nominal == 0:
+        return 0
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        position = nominal
+        while position < size and position - nominal < SCAN_BYTES:
+            fh.seek(position)
+            window = fh.read(CHUNK + 16)
+            if not window:
+                break
+            candidates = ([m.start() for m in BZ2_MAGIC.finditer(window)] if kind == "bz2"
+                          else find_all(window, GZIP_MAGIC))
+            for hit in candidates:
+                if hit < CHUNK or len(window) < CHUNK + 16:  # later hits are looked at in the next window
+                    if decodes_from(fh, position + hit, kind):
+                        return position + hit
+            position += CHUNK
+    return size
+
+
+def find_all(window: bytes, needle: bytes) -> list[int]:
+    hits, at = [], window.find(needle)
+    while at >= 0:
+        hits.append(at)
+        at = window.find(needle, at + 1)
+    return hits
+
+
+def decodes_from(fh: BinaryIO, at: int, kind: str) -> bool:
+    """A member/stream really starts at ``at``: up to ``VERIFY_BYTES`` of it decode (with its CRC when it ends)."""
+    fh.seek(at)
+    data = fh.read(VERIFY_BYTES)
+    decoder: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if kind == "gz" else bz2.BZ2Decompressor()
+    try:
+        out = decoder.decompress(data, 1 << 24) if kind == "bz2" else decoder.decompress(data, 1 << 24)
+    except (OSError, zlib.error, EOFError, ValueError):
+        return False
+    return bool(out) or decoder.eof
+
+
+# -- opening a split's stream -----------------------------------------------------------------------------------
+# -- the split stage: counting ranges, cutting single streams ----------------------------------------------------
+def work_paths(work_dir: str, split: Split) -> tuple[str, str]:
+    """(info file of this split's range, folder of the file's cut parts)."""
+    return (os.path.join(work_dir, "info", f"{split.rank:05d}.json"),
+            os.path.join(work_dir, "cut", split.file_key))
+
+
+def prepare(split: Split, work_dir: str) -> dict[str, Any] | None:
+    """The split stage's task for ``split``: count its range, or (first split of a cut file) cut the whole file.
+    Written atomically; a rerun finds it done."""
+    if split.whole or (split.method == "cut" and split.index > 0):
+        return None
+    info_path, cut_dir = work_paths(work_dir, split)
+    if split.method == "cut":
+        info_path = os.path.join(cut_dir, "parts.json")
+    if os.path.exists(info_path):
+        with open(info_path, encoding="utf-8") as fh:
+            return json.load(fh)
+    if split.method == "cut":
+        info = cut_file(split, cut_dir)
+    else:
+        info = count_split(split)
+    os.makedirs(os.path.dirname(info_path), exist_ok=True)
+    atomic_write_text(info_path, json.dumps(info))
+    return info
+
+
+def count_split(split: Split) -> dict[str, Any]:
+    anchor, stop = split.anchor, split.next_anchor
+    if split.method == "members":
+        anchor = verified_start(split.path, split.container, split.anchor)
+        stop = None if stop is None else verified_start(split.path, split.container, stop)
+    if split.method == "seek":
+        length = None if stop is None else stop - anchor
+        stream: BinaryIO = open_from(split, anchor)
+    else:
+        length = None
+        stream = open_from(split, anchor, stop, resync=split.rule == "warc")
+    info = {"anchor": anchor, "stop": stop, "bytes": 0, "lines": 0, "ends_line": True, "error": None}
+    if split.method in ("members", "index") and (anchor >= os.path.getsize(split.path)
+                                                 or (stop is not None and anchor >= stop)):
+        return info  # no member/stream starts in this split's share: the split before reads through it
+    try:
+        with stream:
+            left = length
+            last = b""
+            while left is None or left > 0:
+                data = stream.read(CHUNK if left is None else min(CHUNK, left))
+                if not data:
+                    break
+                info["bytes"] += len(data)
+                info["lines"] += data.count(b"\n")
+                last = data[-1:]
+                if left is not None:
+                    left -= len(data)
+            info["ends_line"] = last in (b"", b"\n")
+    except Exception as exc:  # noqa: BLE001 - the read tasks meet the same fault and report it as an input error
+        info["error"] = f"{type(exc).__name__}: {exc}"
+    return info
+
+
+def cut_file(split: Split, cut_dir: str) -> dict[str, Any]:
+    """Stream a single-stream file once and cut it into ``split.count`` zstd parts (cut after a newline near each
+    target size; the last part takes what remains). Each part is written under a temporary name and renamed."""
+    import zstandard
+
+    from jacorpus.corpus.sources.compression import open_binary
+    from jacorpus.foundation.atomic_files import temporary_path
+
+    os.makedirs(cut_dir, exist_ok=True)
+    total = estimated_total(split)
+    target = max(1, math.ceil(total / split.count))
+    parts: list[dict[str, Any]] = []
+    error = None
+    compressor = zstandard.ZstdCompressor(level=1, threads=0)
+
+    def new_part():
+        path = os.path.join(cut_dir, f"part-{len(parts):05d}.zst")
+        tmp = temporary_path(path)
+        fh = open(tmp, "wb")
+        return {"file": os.path.basename(path), "tmp": tmp, "fh": fh, "writer": compressor.stream_writer(fh),
+                "bytes": 0, "lines": 0, "last": b""}
+
+    def close(part):
+        part["writer"].close()
+        os.replace(part.pop("tmp"), os.path.join(cut_dir, part["file"]))
+        part.pop("fh"), part.pop("writer")
+        part["ends_line"] = part.pop("last") in (b"", b"\n")
+        parts.append(part)
+
+    current = new_part()
+    stream = open_binary(split.path)
+    read = getattr(stream, "read1", stream.read)  # one read of the file at a time: a fault loses nothing before it
+    try:
+        while True:
+            data = read(CHUNK)
+            if not data:
+                break
+            while data:
+                room = target - current["bytes"]
+                if room > 0 or len(parts) == split.count - 1:
+                    take = data if len(parts) == split.count - 1 else data[:room]
+                else:  # past the target: cut after the next newline
+                    nl = data.find(b"\n")
+                    take = data if nl < 0 else data[: nl + 1]
+                current["writer"].write(take)
+                current["bytes"] += len(take)
+                current["lines"] += take.count(b"\n")
+                current["last"] = take[-1:]
+                data = data[len(take):]
+                if current["bytes"] >= target and current["last"] == b"\n" and len(parts) < split.count - 1:
+                    close(current)
+                    current = new_part()
+    except Exception as exc:  # noqa: BLE001 - kept: what was read; the fault goes to the manifest via the read task
+        where = sum(p["bytes"] for p in parts) + current["bytes"]
+        error = f"truncated or corrupt compressed stream after {where} decompressed bytes: {exc}"
+    finally:
+        stream.close()
+    close(current)
+    if error and split.rule:  # a one-task read loses the record the fault cut: so do the splits
+        parts[-1]["valid_bytes"] = last_boundary(os.path.join(cut_dir, parts[-1]["file"]), split.rule)
+    return {"parts": parts, "error": error, "decompressed_bytes": sum(p["bytes"] for p in parts)}
+
+
+def last_boundary(part: str, rule: str) -> int:
+    """Offset in a cut part after which only an unfinished record follows (``AlignedStream``'s rules)."""
+    from jacorpus.corpus.sources.compression import open_binary
+
+    last = position = 0
+    with io.BufferedReader(ReadAdapter(open_binary(part, whole=True)), buffer_size=CHUNK) as fh:
+        for line in iter(lambda: fh.readline(CHUNK), b""):
+            start, position = position, position + len(line)
+            if not line.endswith(b"\n"):
+                break
+            if rule == "line" or (rule == "blank_line" and blank_line(line, "utf-8", CHUNK)):
+                last = position
+            elif (rule == "warc" and VERSION_LINE.match(line)) or (rule == "page" and is_page_line(line)):
+                last = start
+    return last
+
+
+def estimated_total(split: Split) -> int:
+    if split.container == "xz":
+        return frame_boundaries(split.path, "xz")[0]
+    return estimated_size(split.path, split.container, os.path.getsize(split.path))
+
+
+# -- a split as a stream: counts of the ranges before it, aligned to record boundaries ----------------------------
+def load_info(split: Split, work_dir: str) -> SplitInfo:
+    info_path, cut_dir = work_paths(work_dir, split)
+    if split.method == "cut":
+        with open(os.path.join(cut_dir, "parts.json"), encoding="utf-8") as fh:
+            cut = json.load(fh)
+        parts = cut["parts"]
+        before = parts[: split.index]
+        mine = parts[split.index] if split.index < len(parts) else None
+        last = split.index >= len(parts) - 1
+        valid = parts[-1].get("valid_bytes")
+        return SplitInfo(
+            0, None if last else (mine["bytes"] if mine else 0), sum(p["bytes"] for p in before),
+            sum(p["lines"] for p in before), before[-1]["ends_line"] if before else True,
+            [os.path.join(cut_dir, p["file"]) for p in parts[split.index:]],
+            cut.get("error") if split.index == len(parts) - 1 else None,  # reported by the task of the last part
+            None if valid is None else sum(p["bytes"] for p in parts[split.index:-1]) + valid)
+    infos = []
+    for k in range(split.index + 1):
+        path = os.path.join(work_dir, "info", f"{split.first_rank + k:05d}.json")
+        with open(path, encoding="utf-8") as fh:
+            infos.append(json.load(fh))
+    mine, before = infos[-1], infos[:-1]
+    last = split.next_anchor is None
+    if split.method in ("members", "index"):  # no member/stream start after this split's: it reads to the end
+        last = last or mine["stop"] is None or mine["stop"] >= os.path.getsize(split.path)
+    return SplitInfo(mine["anchor"], None if last else mine["bytes"], sum(i["bytes"] for i in before),
+                     sum(i["lines"] for i in before), before[-1]["ends_line"] if before else True,
+                     error=mine.get("error"))
+
+
+def wiki_header(path: str, limit: int = 16 << 20) -> bytes:
+    """The XML before a dump's first ``<page>`` (root element and siteinfo), put before every later split."""
+    from jacorpus.corpus.sources.compression import open_binary
+
+    out = []
+    seen = 0
+    with io.BufferedReader(ReadAdapter(open_binary(path)), buffer_size=CHUNK) as fh:
+        for line in fh:
+            if is_page_line(line):
+                break
+            out.append(line)
+            seen += len(line)
+            if seen > limit:
+                raise ValueError("no <page> in the first 16 MiB of the dump")
+    return b"".join(out)
+
+
+WIKI_FOOTER = b"</mediawiki>\n"
+
+
+# -- reading a split with a source's own parser ------------------------------------------------------------------
+def read_split(source: Any, split: Split, work_dir: str) -> Iterator[Any]:
+    """The documents of one split, read by ``source.read_file_safely`` as if the split were the file (see
+    ``compression.SPLIT_OPENERS``): same parser, same locators, same ids as a one-task read of the file."""
+    from jacorpus.corpus.sources.compression import SPLIT_OPENERS
+
+    if split.whole:
+        yield from source.read_file_safely(split.path)
+        return
+    try:
+        info = load_info(split, work_dir)
+        if split.method in ("members", "index") and info.anchor >= os.path.getsize(split.path):
+            return  # nothing starts in this split's share of the file
+        codec = "utf-8"
+        if split.rule == "blank_line":
+            from jacorpus.corpus.sources.text import file_encoding
+
+            codec = file_encoding(split.path, getattr(source.options, "encoding", "utf-8"))
+        prefix = wiki_header(split.path) if split.rule == "page" and split.index > 0 else b""
+    except Exception as exc:  # noqa: BLE001 - e.g. the split stage's record is missing: this split is not read
+        source.error(split.path, {"split": split.index}, f"split {split.index} not readable: {type(exc).__name__}: {exc}")
+        return
+    suffix = WIKI_FOOTER if split.rule == "page" else b""
+    limit = source.options.max_record_bytes
+
+    def opener() -> BinaryIO:
+        raw = open_from(split, info.anchor, parts=info.parts, resync=split.rule == "warc", limit=info.limit)
+        return AlignedStream(raw, split.rule or "line", info, split.index == 0, codec, limit, prefix, suffix)
+
+    SPLIT_OPENERS[split.path] = opener
+    try:
+        yield from source.read_file_safely(split.path)
+    finally:
+        SPLIT_OPENERS.pop(split.path, None)
+    if split.method == "cut" and info.error:  # where the cutting stage met a fault, as a one-task read reports it
+        source.error(split.path, int(info.error.split(" after ", 1)[1].split(" ", 1)[0]), info.error)

@@ -1,0 +1,51 @@
+"""Builders of split test inputs from real files (shared by tests/corpus/test_splits.py and
+tests/pipelines/test_split_plan.py)."""
+
+from __future__ import annotations
+
+import bz2
+import re
+
+
+def cc100_layout(neko: bytes) -> bytes:
+    """Paragraph lines of the novel grouped into documents of 1-6 lines; every 7th separator is full-width spaces."""
+    lines = [line.strip() for line in neko.decode("utf-8").splitlines() if line.strip()]
+    out, k, doc = [], 0, 0
+    while k < len(lines):
+        size = 1 + doc % 6
+        out.extend(lines[k : k + size])
+        out.append("\u3000\u3000" if doc % 7 == 3 else "")
+        k, doc = k + size, doc + 1
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def multistream_dump(xml: bytes, pages_per_stream: int) -> tuple[bytes, bytes]:
+    """A MediaWiki export as the dumps are made: the header (siteinfo) in its own bz2 stream, then one stream per
+    ``pages_per_stream`` pages, ``</mediawiki>`` in the last; the index lists ``offset:pageid:title`` per page."""
+    lines = xml.splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.lstrip().startswith(b"<page>"))
+    header, body = b"".join(lines[:first]), b"".join(lines[first:])
+    body = body.split(b"</mediawiki>")[0]
+    pages = re.findall(rb"[ \t]*<page>.*?</page>\r?\n", body, flags=re.S)
+    out, index = [bz2.compress(header)], []
+    offset = len(out[0])
+    for k in range(0, len(pages), pages_per_stream):
+        group = pages[k : k + pages_per_stream]
+        for page in group:
+            page_id = re.search(rb"<id>(\d+)</id>", page).group(1)
+            title = re.search(rb"<title>(.*?)</title>", page).group(1)
+            index.append(b"%d:%s:%s\n" % (offset, page_id, title))
+        data = b"".join(group) + (b"</mediawiki>\n" if k + pages_per_stream >= len(pages) else b"")
+        out.append(bz2.compress(data))
+        offset += len(out[-1])
+    return b"".join(out), bz2.compress(b"".join(index))
+
+
+def multi_block_xz(data: bytes, path, block: int) -> None:
+    """An .xz of independent blocks of ``block`` bytes (as ``xz -T`` or pixz write), with python-xz."""
+    import xz
+
+    with xz.open(str(path), "wb") as fh:
+        for start in range(0, len(data), block):
+            fh.write(data[start : start + block])
+            fh.change_block()
