@@ -100,6 +100,15 @@ def tokenizer_train(
     typer.echo(f"tokenizer {spec.name} ({spec.kind}): {summary['vocab_size']} tokens, "
                f"{summary['dictionary_terms']} dictionary terms, trained on {summary['documents']} documents "
                f"({summary['characters']} characters) in {summary['seconds']} s -> {out}")
+    selection = summary.get("dictionary_selection") or {}
+    for group in ("seed", "extracted"):
+        if group in selection:
+            g = selection[group]
+            skipped = "; ".join(f"{n} {why}" for why, n in g["skipped"].items()) or "none"
+            typer.echo(f"  {group} terms: {g['present']} of {g['in_dictionary']} in the sample, {g['kept']} kept "
+                       f"whole; skipped: {skipped}")
+    for message in summary.get("warnings", []):
+        typer.echo(f"warning: {message}", err=True)
 
 
 @tokenizer_app.command("eval")
