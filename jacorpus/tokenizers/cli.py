@@ -24,6 +24,9 @@ def _print_dict_report(report: dict, out: Path) -> None:
     console.print(f"[bold]dictionary[/bold] {out}: {r['terms']['total']} terms "
                   f"({r['terms']['seed']} seed, {r['terms']['extracted']} extracted), "
                   f"user.dic {r['user_dic']['entries']} entries in {r['user_dic']['build_seconds']} s")
+    mecab = r.get("mecab_user_dic") or {}
+    console.print("MeCab user dictionary: " + ("mecab_user.dic compiled" if mecab.get("compiled")
+                                               else f"not compiled: {mecab.get('reason')}"), markup=False)
     n = r["seed_terms_in_corpus"]
     console.print(f"seed terms occurring in the corpus: {n}")
     console.print(f"  one Sudachi word (mode {r['split_mode']}), base dictionary: {r['seed_terms_whole_base']} "
