@@ -33,6 +33,7 @@ from .sudachi_split import SPACE, SudachiWordTokenizer, whitespace_normalized  #
 USER_DICT_FILES = {"sudachi_user_dict": "sudachi_user.dic", "sudachi_terms_dict": "sudachi_terms.dic"}
 SPACE_PIECE = "\u2581"  # SentencePiece's whitespace mark: one token per whitespace run of the text
 BYTE_PIECE = "<0x{:02X}>"
+WORDPIECE_CACHE = 200_000  # distinct words remembered (about 50 MB at most)
 
 
 class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
@@ -88,10 +89,48 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
             return whitespace_normalized(text), kwargs
         return unicodedata.normalize("NFKC", text), kwargs
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_rust_wordpiece", None)
+        state.pop("_piece_ids", None)
+        state.pop("_wordpiece_cache", None)
+        return state
+
+    def _wordpiece_model(self):
+        """WordPiece of the ``tokenizers`` library over the same vocabulary: the greedy longest-match-first of
+        transformers' WordpieceTokenizer (100 characters at most per word) in Rust, without its Python loop per
+        character, which took a third of the time (bench/results/tokenizers.md)."""
+        model = self.__dict__.get("_rust_wordpiece")
+        if model is None:
+            from tokenizers import Tokenizer
+            from tokenizers.models import WordPiece
+
+            model = Tokenizer(WordPiece(dict(self.vocab), unk_token=str(self.unk_token), max_input_chars_per_word=100))
+            self.__dict__["_rust_wordpiece"] = model
+        return model
+
+    def convert_tokens_to_ids(self, tokens):
+        """One dictionary lookup per token (the base class makes three method calls per token)."""
+        if isinstance(tokens, str) or self.subword_tokenizer_type not in ("wordpiece", "sentencepiece"):
+            return super().convert_tokens_to_ids(tokens)
+        ids = self.__dict__.get("_piece_ids")
+        if ids is None:
+            if self.subword_tokenizer_type == "wordpiece":
+                ids = dict(self.vocab)
+            else:
+                sp = self.subword_tokenizer.sp_model
+                ids = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
+            self.__dict__["_piece_ids"] = ids
+        added = self._added_tokens_encoder
+        unk = self._convert_token_to_id(str(self.unk_token))
+        return [added[t] if t in added else ids.get(t, unk) for t in tokens]
+
     def _tokenize(self, text: str) -> list[str]:
-        if self.subword_tokenizer_type == "wordpiece" and BYTE_PIECE.format(0) in self.vocab:
-            words = self.word_tokenizer.tokenize(text, never_split=self.all_special_tokens)
-            return [piece for word in words for piece in self._wordpiece(word)]
+        if self.subword_tokenizer_type == "wordpiece":
+            # as transformers' WordpieceTokenizer, a Sudachi word holding spaces is split at them first
+            words = [w for word in self.word_tokenizer.tokenize(text, never_split=self.all_special_tokens)
+                     for w in word.split()]
+            return self._wordpieces(words)
         if self.subword_tokenizer_type != "sentencepiece":
             return super()._tokenize(text)
         chunks = self.word_tokenizer.chunks(text)
@@ -104,6 +143,23 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
             else:
                 pieces.extend(next(encoded))
         return pieces
+
+    def _wordpieces(self, words: list[str]) -> list[str]:
+        """WordPiece tokens of ``words``: each distinct word once (in Rust, batched), remembered for the next text
+        (word frequencies are Zipfian: most words were seen before); an unknown word falls back to bytes."""
+        cache = self.__dict__.setdefault("_wordpiece_cache", {})
+        missing = [w for w in dict.fromkeys(words) if w not in cache]
+        if missing:
+            encoding = self._wordpiece_model().encode(missing, is_pretokenized=True, add_special_tokens=False)
+            split: list[list[str]] = [[] for _ in missing]
+            for token, index in zip(encoding.tokens, encoding.word_ids):
+                split[index].append(token)
+            fallback, unk = BYTE_PIECE.format(0) in self.vocab, str(self.unk_token)
+            if len(cache) + len(missing) > WORDPIECE_CACHE:
+                cache.clear()
+            for word, pieces in zip(missing, split):
+                cache[word] = self._wordpiece(word) if fallback and pieces == [unk] else pieces
+        return [piece for word in words for piece in cache[word]]
 
     def _wordpiece(self, word: str) -> list[str]:
         pieces = self.subword_tokenizer.tokenize(word)
