@@ -7,8 +7,10 @@ Steps (each a jacorpus command, run from the repository root; outputs under out/
 2. dictionary: `dict build` on the medical training text with the whole MANBYO seed (dic.csv);
 3. tokenizers: the four medical variants (recipes/tokenizers/medical-*.yaml), SentencePiece over Sudachi chunks with
    and without the dictionary, and the general char/word pair, with --vocab-size (the training text is small);
-4. `tokenizer eval` of all of them on MedTxt-CR and on the 2006 Wikipedia sample (terms: the dictionary).
-Writes bench/results/tokenizers_compare_{medtxt,wiki}.{md,json,png} (`--quick`: 4,000 pieces, *_quick files).
+4. `tokenizer eval` of all of them on MedTxt-CR, on the 2006 Wikipedia sample and on the first 2,000 documents of the
+   medical training text (seed terms whole in the text the terms were chosen from), terms: the dictionary.
+Writes bench/results/tokenizers_compare_{medtxt,wiki,train}.{md,json,png} (`--quick`: 4,000 pieces, *_quick
+files; `--eval-only`: keep the tokenizer folders already built).
 Throughput against BertJapaneseTokenizer with Sudachi: bench/tokenizer_speed.py.
 """
 
@@ -48,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--vocab-size", type=int, default=16000)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--eval-only", action="store_true", help="keep the tokenizer folders already built")
     args = parser.parse_args()
     vocab = 4000 if args.quick else args.vocab_size
     suffix = "_quick" if args.quick else ""
@@ -69,16 +72,22 @@ def main() -> None:
         corpora = [OUT / "general-train"] if name in GENERAL else [OUT / "medical-train", OUT / "general-train"]
         folder = OUT / f"tok{suffix}" / name
         extra = ["--dictionary", str(dictionary)] if name.endswith("-dict") else []
+        folders.append(str(folder))
+        if args.eval_only and (folder / "jacorpus_tokenizer.json").exists():
+            continue
         run("tokenizer", "train", f"recipes/tokenizers/{name}.yaml", *[a for c in corpora for a in ("--corpus", str(c))],
             "--out", str(folder), "--vocab-size", str(vocab), "--no-progress", *extra)
-        folders.append(str(folder))
     results = REPO / "bench" / "results"
-    for text in ["medtxt", "wiki"]:
+    # held-out medical and general text, and the medical training text itself (seed terms whole in running text)
+    for text, corpus in [("medtxt", "eval-medtxt"), ("wiki", "eval-wiki"), ("train", "medical-train")]:
         target = OUT / f"eval{suffix}" / text
-        run("tokenizer", "eval", *folders, "--text", str(OUT / f"eval-{text}"), "--terms", str(dictionary),
-            "--out", str(target), "--no-progress")
+        run("tokenizer", "eval", *folders, "--text", str(OUT / corpus), "--terms", str(dictionary),
+            "--out", str(target), "--no-progress", "--max-documents", "2000")
         for ext in ["md", "json", "png"]:
             shutil.copyfile(target / f"eval.{ext}", results / f"tokenizers_compare_{text}{suffix}.{ext}")
+        with open(results / f"tokenizers_compare_{text}{suffix}.md", "a", encoding="utf-8") as fh:
+            fh.write(f"\nText: out/compare/{corpus} (at most 2,000 documents). Command: `.venv/bin/python "
+                     f"bench/tokenizers_compare.py {' '.join(sys.argv[1:])}`\n")
     print((results / f"tokenizers_compare_medtxt{suffix}.md").read_text(encoding="utf-8"))
 
 
