@@ -13,6 +13,9 @@ venv: $(STAMP)
 
 # The lock pins every package (torch is the CPU build); pyproject keeps ranges for users installing from PyPI.
 $(STAMP): requirements/lock.txt pyproject.toml
+	# mecab-dict-index compiles MeCab user dictionaries (`dict build`; Debian puts it in /usr/lib/mecab, found via
+	# mecab-config); CI runs as root on Debian
+	command -v mecab-config >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q mecab-utils libmecab-dev)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# bench/scale.py compares the split stage with `xz -dc`
 	command -v xz >/dev/null || (apt-get update && apt-get install -y xz-utils)

@@ -21,7 +21,11 @@ import shutil
 
 from jacorpus.tokenizers.recipe import TokenizerRecipe
 
-NORMALIZATION = "nmt_nfkc"  # NFKC plus SentencePiece's whitespace clean-up
+# SentencePiece normalizes nothing itself: the text reaching it is NFKC with every whitespace run one space and none
+# at the ends (``whitespace_normalized``; the fast tokenizer's normalizer does the same), which is exactly what
+# decoding gives back. Its own rules do not: nmt_nfkc keeps ～ where NFKC gives ~ (38 places in MedTxt-CR), and
+# nfkc keeps line breaks, which then cost byte tokens.
+NORMALIZATION = "identity"
 PARITY_SAMPLE = 300  # documents compared between the fast tokenizer and SentencePiece
 
 
@@ -38,16 +42,25 @@ def special_token_args(recipe: TokenizerRecipe) -> dict:
 
 
 def train_spm(
-    recipe: TokenizerRecipe, input_path: str, model_prefix: str, symbols: list[str], tsv: bool = False
+    recipe: TokenizerRecipe, input_path: str, model_prefix: str, symbols: list[str], pretokenized: bool = False
 ) -> str:
+    """``pretokenized``: the input is a TSV of pre-split words or chunks and their counts (Sudachi pretokenizer). The model then
+    gets no dummy prefix (a ``▁`` before every chunk was a bare token for 18-21% of all tokens), no normalization
+    of its own (the tokenizer class gives it NFKC text, so decoding is exact) and ``▁`` as a symbol of its own
+    (one whitespace run of the text)."""
     import sentencepiece as spm
 
     byte_fallback = True if recipe.byte_fallback is None else recipe.byte_fallback
+    extra: dict = {}
+    if pretokenized:
+        extra = dict(add_dummy_prefix=False, remove_extra_whitespaces=False, normalization_rule_name="identity")
+        symbols = ["\u2581", *symbols]
     spm.SentencePieceTrainer.train(
-        input=input_path, input_format="tsv" if tsv else "text", model_prefix=model_prefix,
+        input=input_path, input_format="tsv" if pretokenized else "text", model_prefix=model_prefix,
         model_type=recipe.model or "unigram", vocab_size=recipe.vocab_size,
-        character_coverage=recipe.character_coverage,
-        byte_fallback=byte_fallback, user_defined_symbols=symbols, normalization_rule_name=NORMALIZATION,
+        character_coverage=recipe.coverage(),
+        byte_fallback=byte_fallback, user_defined_symbols=symbols,
+        **({"normalization_rule_name": NORMALIZATION, "remove_extra_whitespaces": False} | extra),
         hard_vocab_limit=False,  # a small corpus gives a smaller vocabulary instead of failing
         max_sentence_length=1 << 16, num_threads=max(1, os.cpu_count() or 1), minloglevel=2,
         **special_token_args(recipe),
@@ -59,11 +72,13 @@ def parity(fast, model_file: str, texts: list[str]) -> dict:
     """How many sample documents the fast tokenizer splits exactly like SentencePiece."""
     import sentencepiece as spm
 
+    from jacorpus.tokenizers.sudachi_split import whitespace_normalized
+
     sp = spm.SentencePieceProcessor(model_file=model_file)
     result = {"same": 0, "compared": 0, "first_difference": ""}
     for text in texts[:PARITY_SAMPLE]:
         ours = fast.convert_ids_to_tokens(fast(text, add_special_tokens=False, verbose=False)["input_ids"])
-        theirs = sp.encode(text, out_type=str)
+        theirs = sp.encode(whitespace_normalized(text), out_type=str)
         result["compared"] += 1
         if ours == theirs:
             result["same"] += 1
@@ -103,6 +118,14 @@ def user_symbols(model_file: str) -> set[str]:
     return {p.piece for p in proto.pieces if p.type == pb2.ModelProto.SentencePiece.USER_DEFINED}
 
 
+def whitespace_normalizer(existing=None, mark: str = " "):
+    """NFKC, no whitespace at the ends, every whitespace run one ``mark`` (see ``sudachi_split.whitespace_normalized``)."""
+    from tokenizers import Regex, normalizers
+
+    steps = [normalizers.NFKC(), normalizers.Strip(), normalizers.Replace(Regex(r"\s+"), mark)]
+    return normalizers.Sequence(steps + ([existing] if existing is not None else []))
+
+
 def build_sentencepiece(recipe: TokenizerRecipe, sample, terms: list[str], work: str, staging: str):
     from tokenizers.processors import TemplateProcessing
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
@@ -110,9 +133,11 @@ def build_sentencepiece(recipe: TokenizerRecipe, sample, terms: list[str], work:
     from jacorpus.tokenizers.corpus_text import iter_lines_for_training
 
     text_path = os.path.join(work, "sample.txt")
+    from jacorpus.tokenizers.sudachi_split import whitespace_normalized
+
     with open(text_path, "w", encoding="utf-8") as fh:
         for line in iter_lines_for_training(sample.texts):
-            fh.write(line + "\n")
+            fh.write(whitespace_normalized(line) + "\n")
     model_dir = os.path.join(work, "spm")
     os.makedirs(model_dir)
     model_file = train_spm(recipe, text_path, os.path.join(model_dir, "tokenizer"), terms)
@@ -120,6 +145,7 @@ def build_sentencepiece(recipe: TokenizerRecipe, sample, terms: list[str], work:
     symbols = user_symbols(model_file)
     if (recipe.model or "unigram") == "unigram" and symbols:
         backend = user_symbols_in_lattice(backend, symbols)
+    backend.normalizer = whitespace_normalizer(backend.normalizer)
     roles = recipe.special_roles()
     cls, sep = roles["cls"], roles["sep"]
     backend.post_processor = TemplateProcessing(

@@ -65,18 +65,25 @@ def pretokenize(tokenizer, text: str) -> Iterator[tuple[str, bool]]:
                 yield word, False
 
 
-def count_words(tokenizer, texts: list[str], progress: bool) -> Counter:
+def count_words(tokenizer, texts: list[str], progress: bool, chunks: bool = False) -> Counter:
+    """Words as the shipped class splits them (``chunks``: the chunks its SentencePiece path encodes one by one)."""
     from tqdm.auto import tqdm
+
+    from jacorpus.tokenizers.sudachi_split import whitespace_normalized
 
     words: Counter = Counter()
     for text in tqdm(texts, desc="split words", unit="doc", disable=not progress):
-        words.update(word for word, is_added in pretokenize(tokenizer, text) if not is_added and word.strip())
+        if chunks:
+            words.update(c for c in tokenizer.word_tokenizer.chunks(whitespace_normalized(text)) if c.strip())
+        else:
+            words.update(word for word, is_added in pretokenize(tokenizer, text) if not is_added and word.strip())
     return words
 
 
 def wordpiece_vocab(recipe: TokenizerRecipe, words: Counter, terms: list[str]) -> list[str]:
-    """Special tokens, dictionary terms, the alphabet (each character alone and as ``##`` continuation, so that no
-    word of known characters becomes unknown), then WordPiece pieces learned from the word counts."""
+    """Special tokens, byte tokens (Sudachi), dictionary terms, the alphabet (every character of the sample by
+    default, each alone and as ``##`` continuation, so that no word of known characters becomes unknown), then
+    WordPiece pieces learned from the word counts."""
     from tokenizers import Tokenizer, pre_tokenizers
     from tokenizers.models import WordPiece
     from tokenizers.trainers import WordPieceTrainer
@@ -87,9 +94,13 @@ def wordpiece_vocab(recipe: TokenizerRecipe, words: Counter, terms: list[str]) -
     for word, n in words.items():
         for ch in word:
             chars[ch] += n
-    head = list(dict.fromkeys([*recipe.special_tokens, *terms]))
+    from jacorpus.tokenizers.build_char import BYTE_TOKENS
+
+    # byte tokens for the Sudachi class's byte fallback (the MeCab one is transformers' own class, without it)
+    byte_tokens = BYTE_TOKENS if recipe.pretokenizer.type == "sudachi" else []
+    head = list(dict.fromkeys([*recipe.special_tokens, *byte_tokens, *terms]))
     budget = max(recipe.vocab_size - len(head), 2)
-    alphabet = select_characters(chars, recipe.character_coverage, budget // 2)
+    alphabet = select_characters(chars, recipe.coverage(), budget // 2)
     model = Tokenizer(WordPiece(unk_token=recipe.special_roles()["unk"]))
     model.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     trainer = WordPieceTrainer(
@@ -127,7 +138,8 @@ def build_with_words(recipe: TokenizerRecipe, sample, terms: list[str], work: st
         fh.write("\n".join(recipe.special_tokens) + "\n")
     # the skeleton only splits words: any subword model will do
     skeleton = make_tokenizer(recipe.model_copy(update={"kind": "wordpiece"}), skeleton_vocab, None, terms, terms_dic)
-    words = count_words(skeleton, sample.texts, progress)
+    by_chunks = recipe.kind == "sentencepiece" and recipe.pretokenizer.type == "sudachi"
+    words = count_words(skeleton, sample.texts, progress, chunks=by_chunks)
     if recipe.kind == "wordpiece":
         vocab_file = os.path.join(work, "vocab.txt")
         with working(f"train WordPiece ({recipe.vocab_size:,} tokens)", progress):
@@ -143,5 +155,5 @@ def build_with_words(recipe: TokenizerRecipe, sample, terms: list[str], work: st
             if "\t" not in word and "\n" not in word:
                 fh.write(f"{word}\t{n}\n")
     with working(f"train SentencePiece over words ({recipe.vocab_size:,} pieces)", progress):
-        model_file = train_spm(recipe, tsv, os.path.join(work, "spiece"), terms, tsv=True)
+        model_file = train_spm(recipe, tsv, os.path.join(work, "spiece"), terms, pretokenized=True)
     return make_tokenizer(recipe, None, model_file, terms, terms_dic)

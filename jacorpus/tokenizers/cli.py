@@ -24,6 +24,9 @@ def _print_dict_report(report: dict, out: Path) -> None:
     console.print(f"[bold]dictionary[/bold] {out}: {r['terms']['total']} terms "
                   f"({r['terms']['seed']} seed, {r['terms']['extracted']} extracted), "
                   f"user.dic {r['user_dic']['entries']} entries in {r['user_dic']['build_seconds']} s")
+    mecab = r.get("mecab_user_dic") or {}
+    console.print("MeCab user dictionary: " + ("mecab_user.dic compiled" if mecab.get("compiled")
+                                               else f"not compiled: {mecab.get('reason')}"), markup=False)
     n = r["seed_terms_in_corpus"]
     console.print(f"seed terms occurring in the corpus: {n}")
     console.print(f"  one Sudachi word (mode {r['split_mode']}), base dictionary: {r['seed_terms_whole_base']} "
@@ -110,6 +113,15 @@ def tokenizer_train(
     typer.echo(f"tokenizer {spec.name} ({spec.kind}): {summary['vocab_size']} tokens, "
                f"{summary['dictionary_terms']} dictionary terms, trained on {summary['documents']} documents "
                f"({summary['characters']} characters) in {summary['seconds']} s -> {out}")
+    selection = summary.get("dictionary_selection") or {}
+    for group in ("seed", "extracted"):
+        if group in selection:
+            g = selection[group]
+            skipped = "; ".join(f"{n} {why}" for why, n in g["skipped"].items()) or "none"
+            typer.echo(f"  {group} terms: {g['present']} of {g['in_dictionary']} in the sample, {g['kept']} kept "
+                       f"whole; skipped: {skipped}")
+    for message in summary.get("warnings", []):
+        typer.echo(f"warning: {message}", err=True)
 
 
 @tokenizer_app.command("eval")

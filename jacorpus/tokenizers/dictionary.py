@@ -3,7 +3,8 @@
 Writes into the output folder:
 - ``terms.tsv``: term, normalized, score, frequency, origin (seed|extracted), standard, where (one row per term);
 - ``user.csv`` + ``user.dic``: the Sudachi user dictionary source and its compiled form;
-- ``mecab_user.csv``: the same terms as an IPAdic-style MeCab user dictionary source;
+- ``mecab_user.csv`` (+ ``mecab_user.dic``): the same terms as a UniDic-style MeCab user dictionary source, compiled
+  against unidic-lite when ``mecab-dict-index`` is available (else the report says why not);
 - ``report.json``: counts, the rows left out with their line, and how Sudachi segments the seed terms.
 """
 
@@ -131,8 +132,10 @@ class DictionaryBuilder:
         rejected_terms = {entry.term for entry, _ in rejected}
         final = [t for t in ordered if t.term not in rejected_terms]
         write_terms(os.path.join(self.out_dir, TERMS_FILE), final)
-        sd.write_mecab_csv(os.path.join(self.out_dir, "mecab_user.csv"),
-                           [sd.UserEntry(t.term, t.term, t.standard, t.where) for t in final])
+        mecab_csv = os.path.join(self.out_dir, "mecab_user.csv")
+        sd.write_mecab_csv(mecab_csv, [sd.UserEntry(t.term, t.term, t.standard, t.where) for t in final],
+                           o.cost, o.cost_per_char)
+        mecab = sd.build_mecab_dic(mecab_csv, os.path.join(self.out_dir, "mecab_user.dic"))
         report = {
             "corpus": {"documents": len(texts), "characters": sum(map(len, texts))},
             "seed_files": [{"path": s.path, "rows": s.rows, "terms": len(s.terms), "problems": len(s.problems)}
@@ -140,6 +143,7 @@ class DictionaryBuilder:
             "terms": {"total": len(final), "seed": sum(t.origin == "seed" for t in final),
                       "extracted": sum(t.origin == "extracted" for t in final)},
             "user_dic": {"entries": len(kept), "rejected": len(rejected), "build_seconds": round(seconds, 2)},
+            "mecab_user_dic": mecab,
             **self._segmentation_report(final, texts, dic if kept else None),
             "problems": [asdict(p) for p in problems],
         }

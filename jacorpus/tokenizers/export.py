@@ -70,6 +70,8 @@ def finish_folder(recipe: TokenizerRecipe, tokenizer, folder: str, sample, choic
         "special_tokens": recipe.special_tokens,
         "dictionary_terms": len(choice.kept),
         "dictionary_terms_skipped": dict(list(choice.skipped.items())[:200]),
+        "dictionary_selection": choice.report,
+        "warnings": choice.warnings,
         "word_ids": {"sudachi_mode": recipe.word_ids_mode(), "user_dicts": wwm_files},
         "documents": sample.documents,
         "characters": sample.characters,

@@ -7,7 +7,16 @@ the built-in class, and why the built-in class alone is not enough:
 - text longer than Sudachi's 49,149-byte limit is cut into pieces first (the built-in class raises on it);
 - ``sudachi_user.dic`` and ``sudachi_terms.dic`` in the tokenizer folder are loaded as Sudachi user dictionaries
   (the built-in class only takes an absolute config path, which breaks when the folder moves);
-- text is NFKC-normalized before added tokens (domain terms) are matched, the same normalization Sudachi sees.
+- text is NFKC-normalized before added tokens (domain terms) are matched, the same normalization Sudachi sees;
+- SentencePiece runs on chunks (a Sudachi word with the particles, auxiliaries and suffixes after it), one call per
+  chunk, with a model trained without SentencePiece's dummy prefix: pieces never cross a chunk boundary and no
+  token is spent on the boundary itself. The built-in class gives every word its own ``▁``, a bare ``▁`` for
+  18-21% of all tokens, and decodes with a space between words; here a whitespace run of the text is one ``▁``
+  token and ``decode(encode(text))`` is the NFKC text with whitespace runs as one space, exactly;
+- WordPiece falls back to bytes: where the built-in class turns a whole word into ``[UNK]`` because one character
+  is not in the vocabulary (腟, 〈: 713 ``[UNK]`` in 200 IgakuQA questions), the word is cut greedily as WordPiece
+  does and each character no piece covers becomes its UTF-8 byte tokens ``<0xE8>`` (when the vocabulary has them,
+  as jacorpus's WordPiece builds do). Words the built-in class knows get the same tokens.
 """
 
 from __future__ import annotations
@@ -17,11 +26,14 @@ from typing import Any
 
 from transformers.models.bert_japanese.tokenization_bert_japanese import BertJapaneseTokenizer
 
-from .sudachi_split import SudachiWordTokenizer  # a sibling file both in jacorpus and in tokenizer folders
+from .sudachi_split import SPACE, SudachiWordTokenizer, whitespace_normalized  # a sibling file in both places
 
 # Sudachi user dictionaries this class loads from its folder: one given by the recipe (pretokenizer.user_dict) and
 # one compiled from the domain terms in the vocabulary (recipe key `dictionary`), which makes each of them a word
 USER_DICT_FILES = {"sudachi_user_dict": "sudachi_user.dic", "sudachi_terms_dict": "sudachi_terms.dic"}
+SPACE_PIECE = "\u2581"  # SentencePiece's whitespace mark: one token per whitespace run of the text
+BYTE_PIECE = "<0x{:02X}>"
+WORDPIECE_CACHE = 200_000  # distinct words remembered (about 50 MB at most)
 
 
 class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
@@ -44,6 +56,8 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
         # causal-LM exports encode a prompt as [bos] text (never the end-of-document token): the base class fixes
         # its pattern to [CLS] text [SEP], so a saved pattern is applied after it
         pattern = kwargs.pop("special_tokens_pattern", None)
+        if spm_file:  # decode gives the text back as it is (the default would drop spaces before punctuation)
+            kwargs.setdefault("clean_up_tokenization_spaces", False)
         self.sudachi_user_dict = sudachi_user_dict
         self.sudachi_terms_dict = sudachi_terms_dict
         self.sudachi_split_mode = sudachi_split_mode
@@ -71,7 +85,118 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
         self._make_word_tokenizer()
 
     def prepare_for_tokenization(self, text: str, is_split_into_words: bool = False, **kwargs: Any):
+        if self.subword_tokenizer_type == "sentencepiece":
+            return whitespace_normalized(text), kwargs
         return unicodedata.normalize("NFKC", text), kwargs
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_rust_wordpiece", None)
+        state.pop("_piece_ids", None)
+        state.pop("_wordpiece_cache", None)
+        return state
+
+    def _wordpiece_model(self):
+        """WordPiece of the ``tokenizers`` library over the same vocabulary: the greedy longest-match-first of
+        transformers' WordpieceTokenizer (100 characters at most per word) in Rust, without its Python loop per
+        character: with it and the per-token id lookups, the class ran at 1.1x the built-in one, with this and the
+        word cache at 2.9x (bench/results/tokenizers_quick.md)."""
+        model = self.__dict__.get("_rust_wordpiece")
+        if model is None:
+            from tokenizers import Tokenizer
+            from tokenizers.models import WordPiece
+
+            model = Tokenizer(WordPiece(dict(self.vocab), unk_token=str(self.unk_token), max_input_chars_per_word=100))
+            self.__dict__["_rust_wordpiece"] = model
+        return model
+
+    def convert_tokens_to_ids(self, tokens):
+        """One dictionary lookup per token (the base class makes three method calls per token)."""
+        if isinstance(tokens, str) or self.subword_tokenizer_type not in ("wordpiece", "sentencepiece"):
+            return super().convert_tokens_to_ids(tokens)
+        ids = self.__dict__.get("_piece_ids")
+        if ids is None:
+            if self.subword_tokenizer_type == "wordpiece":
+                ids = dict(self.vocab)
+            else:
+                sp = self.subword_tokenizer.sp_model
+                ids = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
+            self.__dict__["_piece_ids"] = ids
+        added = self._added_tokens_encoder
+        unk = self._convert_token_to_id(str(self.unk_token))
+        return [added[t] if t in added else ids.get(t, unk) for t in tokens]
+
+    def _tokenize(self, text: str) -> list[str]:
+        if self.subword_tokenizer_type == "wordpiece":
+            # as transformers' WordpieceTokenizer, a Sudachi word holding spaces is split at them first
+            words = [w for word in self.word_tokenizer.tokenize(text, never_split=self.all_special_tokens)
+                     for w in word.split()]
+            return self._wordpieces(words)
+        if self.subword_tokenizer_type != "sentencepiece":
+            return super()._tokenize(text)
+        chunks = self.word_tokenizer.chunks(text)
+        # one SentencePiece call for all chunks of the text (a batch in C++), none per chunk
+        encoded = iter(self.subword_tokenizer.sp_model.encode([c for c in chunks if c != SPACE], out_type=str))
+        pieces: list[str] = []
+        for chunk in chunks:
+            if chunk == SPACE:
+                pieces.append(SPACE_PIECE)
+            else:
+                pieces.extend(next(encoded))
+        return pieces
+
+    def _wordpieces(self, words: list[str]) -> list[str]:
+        """WordPiece tokens of ``words``: each distinct word once (in Rust, batched), remembered for the next text
+        (word frequencies are Zipfian: most words were seen before); an unknown word falls back to bytes."""
+        cache = self.__dict__.setdefault("_wordpiece_cache", {})
+        missing = [w for w in dict.fromkeys(words) if w not in cache]
+        if missing:
+            encoding = self._wordpiece_model().encode(missing, is_pretokenized=True, add_special_tokens=False)
+            split: list[list[str]] = [[] for _ in missing]
+            for token, index in zip(encoding.tokens, encoding.word_ids):
+                split[index].append(token)
+            fallback, unk = BYTE_PIECE.format(0) in self.vocab, str(self.unk_token)
+            if len(cache) + len(missing) > WORDPIECE_CACHE:
+                cache.clear()
+            for word, pieces in zip(missing, split):
+                cache[word] = self._wordpiece(word) if fallback and pieces == [unk] else pieces
+        return [piece for word in words for piece in cache[word]]
+
+    def _wordpiece(self, word: str) -> list[str]:
+        pieces = self.subword_tokenizer.tokenize(word)
+        if pieces != [self.unk_token] or word == self.unk_token:
+            return pieces
+        pieces, start = [], 0
+        while start < len(word):  # greedy longest match first, as WordPiece; bytes where nothing matches
+            end = len(word)
+            while end > start and (word[start:end] if start == 0 else "##" + word[start:end]) not in self.vocab:
+                end -= 1
+            if end > start:
+                pieces.append(word[start:end] if start == 0 else "##" + word[start:end])
+            else:
+                end = start + 1
+                pieces.extend(BYTE_PIECE.format(b) for b in word[start].encode("utf-8"))
+            start = end
+        return pieces
+
+    def convert_tokens_to_string(self, tokens: list[str]) -> str:
+        if self.subword_tokenizer_type != "wordpiece":
+            return super().convert_tokens_to_string(tokens)
+        words: list[str] = []
+        data = bytearray()
+        for token in [*tokens, ""]:
+            if len(token) == 6 and token.startswith("<0x") and token.endswith(">"):
+                data.append(int(token[3:5], 16))
+                continue
+            if data:  # a byte run continues the token before it
+                chars = data.decode("utf-8", errors="replace")
+                words.append(words.pop() + chars if words else chars)
+                data = bytearray()
+            if token.startswith("##") and words:
+                words[-1] += token[2:]
+            elif token:
+                words.append(token)
+        return " ".join(words)
 
     def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
         import os

@@ -12,7 +12,7 @@ Shape::
     dictionary_max_share: 0.25      # at most this share of the vocabulary are terms (the most frequent)
     special_tokens: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     byte_fallback: true             # sentencepiece only
-    character_coverage: 0.9995
+    character_coverage: 1.0         # default: 0.9995 for sentencepiece (bytes for the rest), 1.0 otherwise
     sample_cap: {documents: 1000000, characters: 500000000}
     wwm_mode: C                     # Sudachi split mode of the word ids for whole-word masking
     model_max_length: 512
@@ -66,7 +66,7 @@ class TokenizerRecipe(BaseModel):
     dictionary_max_share: float = Field(0.25, gt=0, le=1)  # of the vocabulary; the most frequent terms are kept
     special_tokens: list[str] = Field(default_factory=lambda: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
     byte_fallback: bool | None = None
-    character_coverage: float = Field(0.9995, gt=0, le=1)
+    character_coverage: float | None = Field(None, gt=0, le=1)
     min_frequency: int = Field(2, ge=1)
     sample_cap: SampleCapSpec = Field(default_factory=SampleCapSpec)
     wwm_mode: Literal["A", "B", "C"] | None = None
@@ -90,6 +90,13 @@ class TokenizerRecipe(BaseModel):
         """
         path = self.path(self.pretokenizer.user_dict)
         return os.path.join(path, "user.dic") if path and os.path.isdir(path) else path
+
+    def coverage(self) -> float:
+        """Share of the sample's characters the vocabulary covers. SentencePiece spells the rarest as bytes; the
+        char and WordPiece vocabularies take every character of the sample, so no known character is [UNK]."""
+        if self.character_coverage is not None:
+            return self.character_coverage
+        return 0.9995 if self.kind == "sentencepiece" else 1.0
 
     def word_ids_mode(self) -> str:
         return self.wwm_mode or (self.pretokenizer.mode if self.pretokenizer.type == "sudachi" else "C")

@@ -73,12 +73,67 @@ def write_sudachi_csv(path: str, entries: list[UserEntry], base: int, per_char: 
             writer.writerow(sudachi_row(entry, base, per_char))
 
 
-def write_mecab_csv(path: str, entries: list[UserEntry], cost: int = 1000) -> None:
-    """IPAdic-style user dictionary source; empty context ids are filled in by ``mecab-dict-index``."""
+def mecab_row(entry: UserEntry, base: int, per_char: int) -> list:
+    """A UniDic row (26 features, the dictionary of the MeCab pretokenizer: unidic-lite) for a common noun; empty
+    context ids are filled in by ``mecab-dict-index`` from the dictionary's rewrite.def. Cost as for Sudachi."""
+    t = entry.term
+    lemma = entry.normalized if entry.normalized and "," not in entry.normalized else t
+    features = ["名詞", "普通名詞", "一般", "*", "*", "*", t, lemma, t, "*", t, "*", "*", *["*"] * 13]
+    return [t, "", "", entry_cost(t, base, per_char), *features]
+
+
+def write_mecab_csv(path: str, entries: list[UserEntry], base: int = DEFAULT_COST,
+                    per_char: int = DEFAULT_COST_PER_CHAR) -> None:
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         for entry in entries:
-            writer.writerow([entry.term, "", "", cost, "名詞", "一般", "*", "*", "*", "*", entry.term, "*", "*"])
+            if "," not in entry.term and '"' not in entry.term:
+                writer.writerow(mecab_row(entry, base, per_char))
+
+
+MECAB_TOOL_DIRS = ("/usr/lib/mecab", "/usr/libexec/mecab", "/usr/local/libexec/mecab", "/usr/lib/x86_64-linux-gnu/mecab")
+
+
+def mecab_dict_index() -> str | None:
+    """The ``mecab-dict-index`` program: on PATH, where ``mecab-config --libexecdir`` says, or where Debian's
+    mecab-utils puts it (/usr/lib/mecab, not on PATH)."""
+    import shutil
+    import subprocess
+
+    found = shutil.which("mecab-dict-index")
+    if found:
+        return found
+    dirs = list(MECAB_TOOL_DIRS)
+    if shutil.which("mecab-config"):
+        out = subprocess.run(["mecab-config", "--libexecdir"], capture_output=True, text=True, check=False)
+        dirs.insert(0, out.stdout.strip())
+    for folder in dirs:
+        path = os.path.join(folder, "mecab-dict-index")
+        if folder and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def build_mecab_dic(csv_path: str, dic_path: str) -> dict:
+    """Compile the MeCab user dictionary against unidic-lite; says why not where it cannot."""
+    import subprocess
+
+    tool = mecab_dict_index()
+    if tool is None:
+        return {"compiled": False, "reason": "mecab-dict-index not found (Debian: apt-get install mecab-utils); "
+                "mecab_user.csv is the plain source, and MeCab tokenizers keep the terms as added tokens"}
+    try:
+        import unidic_lite
+    except ImportError:
+        return {"compiled": False, "reason": "unidic-lite (the MeCab pretokenizer's dictionary) is not installed"}
+    started = time.perf_counter()
+    result = subprocess.run([tool, "-d", unidic_lite.DICDIR, "-u", dic_path, "-f", "utf-8", "-t", "utf-8", csv_path],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0 or not os.path.exists(dic_path):
+        message = (result.stderr or result.stdout).strip().splitlines()
+        return {"compiled": False, "reason": f"mecab-dict-index failed: {message[-1] if message else result.returncode}"}
+    return {"compiled": True, "tool": tool, "system_dictionary": "unidic-lite",
+            "build_seconds": round(time.perf_counter() - started, 2)}
 
 
 _ERROR_LINE = re.compile(r"\.csv:(\d+)")

@@ -101,6 +101,8 @@ RECIPES = {
     "wp_dict": {"kind": "wordpiece", "vocab_size": 4000, "pretokenizer": {"type": "sudachi", "mode": "C"},
                 "dictionary": "DICT", "dictionary_max_share": 0.3},
     "sp_sudachi": {"kind": "sentencepiece", "vocab_size": 3000, "pretokenizer": {"type": "sudachi", "mode": "A"}},
+    "sp_sudachi_dict": {"kind": "sentencepiece", "vocab_size": 3000, "pretokenizer": {"type": "sudachi", "mode": "C"},
+                        "dictionary": "DICT", "dictionary_max_share": 0.3},
     "wp_mecab": {"kind": "wordpiece", "vocab_size": 3000, "pretokenizer": {"type": "mecab"}},
 }
 

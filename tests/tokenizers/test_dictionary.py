@@ -50,7 +50,10 @@ def test_files_and_terms_table(dict_build, medtxt):
     assert {len(r) for r in user_rows} == {19}
     assert {(r[1], r[2], r[5], r[6]) for r in user_rows} == {("5146", "5146", "名詞", "普通名詞")}
     with open(out / "mecab_user.csv", encoding="utf-8", newline="") as fh:
-        assert {len(r) for r in csv.reader(fh)} == {13}
+        mecab_rows = list(csv.reader(fh))
+    # UniDic rows for unidic-lite: surface, two empty context ids (mecab-dict-index fills them), cost, 26 features
+    assert {len(r) for r in mecab_rows} == {30} and {tuple(r[1:3]) + tuple(r[4:7]) for r in mecab_rows} == {
+        ("", "", "名詞", "普通名詞", "一般")}
     assert json.loads((out / "report.json").read_text(encoding="utf-8")) == report
 
 
