@@ -57,7 +57,7 @@ class TokenizerRecipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = "tokenizer"
     description: str = ""
-    kind: Literal["char", "sentencepiece", "wordpiece"]
+    kind: str  # a registered tokenizer kind (tokenizers/kinds.py): char, sentencepiece, wordpiece, or a plugin's
     model: Literal["unigram", "bpe"] | None = None
     vocab_size: int = Field(32000, ge=16)
     pretokenizer: Pretokenizer = Field(default_factory=Pretokenizer)
@@ -104,6 +104,14 @@ class TokenizerRecipe(BaseModel):
 
 def _cross_field_errors(r: TokenizerRecipe) -> list[tuple[tuple[Any, ...], str]]:
     errors: list[tuple[tuple[Any, ...], str]] = []
+    from jacorpus.tokenizers.kind_registry import find_kind
+
+    try:
+        find_kind(r.kind)
+    except LookupError as exc:  # a module:Class that does not import
+        errors.append((("kind",), str(exc)))
+    except ValueError as exc:  # no kind of that name
+        errors.append((("kind",), str(exc)))
     if r.model is not None and r.kind != "sentencepiece":
         errors.append((("model",), f"model is for kind sentencepiece only, not {r.kind}"))
     if r.byte_fallback is not None and r.kind != "sentencepiece":

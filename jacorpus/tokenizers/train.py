@@ -24,7 +24,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from jacorpus.tokenizers.progress import working
 from jacorpus.tokenizers.recipe import TokenizerRecipe
 
 
@@ -187,19 +186,9 @@ def train_tokenizer(recipe: TokenizerRecipe, corpus: list[str], out: str, progre
     shutil.rmtree(staging, ignore_errors=True)
     os.makedirs(staging)
     try:
-        if recipe.kind == "char":
-            from jacorpus.tokenizers.build_char import build_char
+        from jacorpus.tokenizers.kind_registry import find_kind
 
-            tokenizer = build_char(recipe, sample)
-        elif recipe.pretokenizer.type == "none":
-            from jacorpus.tokenizers.build_sentencepiece import build_sentencepiece
-
-            with working(f"train SentencePiece ({recipe.vocab_size:,} pieces)", progress):
-                tokenizer = build_sentencepiece(recipe, sample, choice.kept, work, staging)
-        else:
-            from jacorpus.tokenizers.build_wordpiece import build_with_words
-
-            tokenizer = build_with_words(recipe, sample, choice.kept, work, progress)
+        tokenizer = find_kind(recipe.kind)().build(recipe, sample, choice.kept, work, staging, progress)
         tokenizer.save_pretrained(staging)
         checks = check_reload(recipe, tokenizer, staging, sample)
         summary = finish_folder(recipe, tokenizer, staging, sample, choice,

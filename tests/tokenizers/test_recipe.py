@@ -14,7 +14,7 @@ from jacorpus.tokenizers.recipe import load_tokenizer_recipe, parse_tokenizer_re
     "text, where",
     [
         ("kind: wordpiece\nvocab_size: 1000\nvocabsize: 3\n", ":3: vocabsize: unknown key"),
-        ("kind: bytes\n", ":1: kind: Input should be 'char', 'sentencepiece' or 'wordpiece'"),
+        ("kind: bytes\n", ":1: kind: unknown tokenizer kind 'bytes'; known: char, sentencepiece"),
         ("kind: wordpiece\npretokenizer: {type: none}\n", ":2: pretokenizer.type: wordpiece needs words first"),
         ("kind: char\nmodel: bpe\n", ":2: model: model is for kind sentencepiece only"),
         ("kind: sentencepiece\npretokenizer:\n  type: sudachi\n  mode: D\n", ":4: pretokenizer.mode: Input should be"),
