@@ -1,13 +1,14 @@
 """Local engine: datatrove's LocalPipelineExecutor, one task per input file, resumable after a crash.
 
-A rerun skips tasks datatrove marked complete; a task that died mid-way is run again from the start after its
-leftover shards are removed (see ``ShardWriter``), so the final output equals an uninterrupted run.
+Each task runs in a supervised child process (``supervise.py``): a worker killed by a signal (OOM killer, user)
+ends the run at once with the task, its input and the signal named. A rerun skips tasks datatrove marked complete;
+a task that died mid-way is run again from the start after its leftover shards are removed (see ``ShardWriter``), so
+the final output equals an uninterrupted run. The output folder is guarded and locked (``output_dir.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import threading
@@ -16,34 +17,15 @@ from typing import Any, Callable, Iterator, Sequence
 from jacorpus.corpus.dedup.prepare import SpillReducer
 from jacorpus.corpus.global_pass import run_global_pass
 from jacorpus.pipelines.manifest import finalize
+from jacorpus.pipelines.output_dir import OutputConflictError, claim_output_dir  # noqa: F401 - engines' one error
+from jacorpus.pipelines.output_dir import check_output_dir as _check_output_dir
 from jacorpus.pipelines.plan import Plan, Stage, StageTask
-
-
-class OutputConflictError(RuntimeError):
-    """The output folder holds another recipe's run."""
+from jacorpus.pipelines.supervise import MAX_WORKER_DEATHS, DeathRecords, SupervisedExecutor, supervise
 
 
 def check_output_dir(plan: Plan, overwrite: bool = False) -> None:
-    """A resumed run must be the same recipe; refuse to mix outputs of two recipes in one directory."""
-    import shutil
-
-    marker = os.path.join(plan.work_dir, "recipe.json")
-    recipe = json.dumps(plan.recipe.as_dict(), sort_keys=True)
-    if os.path.exists(marker):
-        with open(marker, encoding="utf-8") as fh:
-            previous = fh.read()
-        if previous != recipe:
-            if not overwrite:
-                raise OutputConflictError(
-                    f"{plan.output_dir} holds the output of a different recipe; pass --overwrite to replace it, "
-                    "or write elsewhere (--output, or the recipe's output.dir)"
-                )
-            shutil.rmtree(plan.output_dir)
-    elif os.path.exists(os.path.join(plan.output_dir, "manifest.json")) and overwrite:
-        shutil.rmtree(plan.output_dir)
-    os.makedirs(plan.work_dir, exist_ok=True)
-    with open(marker, "w", encoding="utf-8") as fh:
-        fh.write(recipe)
+    """Spark and Slurm: the output folder guard (``output_dir.py``) before they start."""
+    _check_output_dir(plan.output_dir, plan.recipe.as_dict(), overwrite)
 
 
 def _progress_thread(stage: Stage, total: int, stop: threading.Event, label: str):
@@ -90,32 +72,40 @@ def stderr_to_file(path: str, enabled: bool) -> Iterator[None]:
 
 
 class ProcessPoolRunner:
-    """Runs the tasks of a global pass's phases inline (one worker) or on one process pool shared by all phases of
-    the pass, with a progress bar per phase."""
+    """Runs the tasks of a global pass's phases inline (one worker) or each in a supervised child process
+    (``supervise.py``: a killed worker ends the pass at once, naming the phase and task), with a progress bar per
+    phase."""
 
     def __init__(self, workers: int, progress: bool) -> None:
-        self.workers, self.progress, self.pool = workers, progress, None
+        self.workers, self.progress = workers, progress
 
     def __enter__(self) -> "ProcessPoolRunner":
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
+        pass
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], label: str) -> list[Any]:
-        from rich.progress import track
+        from rich.progress import Progress, track
 
         if self.workers <= 1 or len(tasks) <= 1:
             return [fn(t) for t in track(tasks, description=label, disable=not self.progress)]
-        if self.pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+        numbered = list(enumerate(tasks))
+        with Progress(disable=not self.progress) as bar:
+            task_id = bar.add_task(label, total=len(tasks))
+            results = supervise(_numbered(fn), numbered, self.workers, lambda t: f"{label}: task {t[0]}",
+                                on_done=lambda _: bar.advance(task_id))
+        return results
 
-            ctx = multiprocessing.get_context("forkserver")  # like datatrove: no fork of a threaded parent
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-        results = self.pool.map(fn, tasks)
-        return list(track(results, total=len(tasks), description=label, disable=not self.progress))
+
+class _numbered:
+    """``fn`` of a (number, task) pair: the number names the task in a failure message."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, numbered: tuple[int, Any]) -> Any:
+        return self.fn(numbered[1])
 
 
 def run_global_pass_locally(stage: Stage, work_dir: str, workers: int, progress: bool) -> dict[str, Any]:
@@ -125,28 +115,39 @@ def run_global_pass_locally(stage: Stage, work_dir: str, workers: int, progress:
 
 
 def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bool = False,
-              faults: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """``faults`` (tests): called at each task's fault points (see ``TaskContext``)."""
-    from datatrove.executor.local import LocalPipelineExecutor
-
-    check_output_dir(plan, overwrite)
-    for stage in plan.stages:
-        executor = LocalPipelineExecutor(
-            pipeline=[StageTask(stage, faults)],
-            tasks=plan.tasks,
-            workers=min(workers, plan.tasks),
-            logging_dir=os.path.join(plan.work_dir, "logs", f"stage{stage.index}"),
-            skip_completed=True,
-        )
-        stop = threading.Event()
-        thread = _progress_thread(stage, plan.tasks, stop, f"stage {stage.index}") if progress else None
-        try:
-            with stderr_to_file(os.path.join(plan.work_dir, "logs", "stderr.log"), enabled=progress):
-                executor.run()
-        finally:
-            stop.set()
-            if thread:
-                thread.join()
-        if stage.global_step is not None:
-            run_global_pass_locally(stage, os.path.join(plan.work_dir, f"global{stage.index}"), workers, progress)
-    return finalize(plan, engine="local")
+              faults: Callable[[str], None] | None = None, max_worker_deaths: int = MAX_WORKER_DEATHS) -> dict[str, Any]:
+    """Every task in a supervised child process (``supervise.py``): a dead worker ends the run at once, naming the
+    task, its input and the signal; an input file whose worker died ``max_worker_deaths`` times is quarantined on
+    the next run (an error entry in the manifest) instead of failing every rerun. ``faults`` (tests): called at each
+    task's fault points (see ``TaskContext``)."""
+    with claim_output_dir(plan.output_dir, plan.recipe.as_dict(), overwrite):
+        deaths = DeathRecords(plan.work_dir)
+        for stage in plan.stages:
+            quarantined = {}
+            if stage.index == 0:  # only stage 0 reads input files; later tasks read jacorpus's own shards
+                for rank in range(plan.tasks):
+                    causes = deaths.causes(0, rank)
+                    if len(causes) >= max_worker_deaths:
+                        quarantined[rank] = (f"its worker died {len(causes)} times ({causes[-1]}); remove "
+                                             f"{os.path.relpath(deaths.path(0, rank), plan.output_dir)} to read it again")
+            executor = SupervisedExecutor(
+                pipeline=[StageTask(stage, faults, quarantined)],
+                tasks=plan.tasks,
+                workers=min(workers, plan.tasks),
+                logging_dir=os.path.join(plan.work_dir, "logs", f"stage{stage.index}"),
+                skip_completed=True,
+            )
+            stop = threading.Event()
+            thread = _progress_thread(stage, plan.tasks, stop, f"stage {stage.index}") if progress else None
+            try:
+                with stderr_to_file(os.path.join(plan.work_dir, "logs", "stderr.log"), enabled=progress):
+                    executor.run_supervised(
+                        describe=lambda rank, stage=stage: plan.describe_task(stage, rank),
+                        on_death=lambda rank, cause, stage=stage: deaths.add(stage.index, rank, cause))
+            finally:
+                stop.set()
+                if thread:
+                    thread.join()
+            if stage.global_step is not None:
+                run_global_pass_locally(stage, os.path.join(plan.work_dir, f"global{stage.index}"), workers, progress)
+        return finalize(plan, engine="local")

@@ -49,7 +49,18 @@ class RecipeReader(JaStep):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for index in range(rank, len(self.files), world_size):
             source_index, path = self.files[index]
+            if self.context.quarantined:
+                source = self.sources[source_index]
+                source.error(path, None, f"quarantined, not read: {self.context.quarantined}")
+                continue
             yield from self.sources[source_index].read_file_safely(path)
+
+    def describe(self, rank: int) -> str:
+        """The input file task ``rank`` reads (one task per file), as origins name it."""
+        if rank >= len(self.files):
+            return "no input"
+        source_index, path = self.files[rank]
+        return self.sources[source_index].display_path(path)
 
 
 class ShardReader(JaStep):
@@ -82,10 +93,12 @@ class Stage:
         return self.steps[-1]
 
     def task_context(self, rank: int, world_size: int, faults: Callable[[str], None] | None = None,
-                     output_dir: str | None = None, dropped_dir: str | None = None) -> TaskContext:
+                     output_dir: str | None = None, dropped_dir: str | None = None,
+                     quarantined: str | None = None) -> TaskContext:
         """A fresh context for task ``rank``: its ledger, and its drop sink (created before any step runs)."""
         sink = self.writer.drop_sink(dropped_dir, rank)
-        return TaskContext(rank, world_size, Ledger(rank, on_drop=sink), output_dir, dropped_dir, sink, faults)
+        return TaskContext(rank, world_size, Ledger(rank, on_drop=sink), output_dir, dropped_dir, sink, faults,
+                           quarantined)
 
     def run_task(self, context: TaskContext) -> None:
         """Every step bound to the task's context, chained, drained (the writer, last, writes shards and ledger)."""
@@ -102,12 +115,14 @@ class StageTask(PipelineStep):
     name = "stage"
     type = "🗂️ - STAGE"
 
-    def __init__(self, stage: Stage, faults: Callable[[str], None] | None = None) -> None:
+    def __init__(self, stage: Stage, faults: Callable[[str], None] | None = None,
+                 quarantined: dict[int, str] | None = None) -> None:
         super().__init__()
         self.stage, self.faults = stage, faults
+        self.quarantined = quarantined or {}  # rank -> why (only stage 0 reads input files)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        context = self.stage.task_context(rank, world_size, self.faults)
+        context = self.stage.task_context(rank, world_size, self.faults, quarantined=self.quarantined.get(rank))
         self.stage.run_task(context)
         context.fault_point(f"stage{self.stage.index}:{rank}")
         return
@@ -125,6 +140,10 @@ class Plan:
     @property
     def work_dir(self) -> str:
         return os.path.join(self.output_dir, WORK)
+
+    def describe_task(self, stage: Stage, rank: int) -> str:
+        """``stage 1 task 3 (input laws/a.txt)``: every stage's task ``rank`` descends from input file ``rank``."""
+        return f"stage {stage.index} task {rank} (input {self.stages[0].steps[0].describe(rank)})"
 
 
 def build_sources(recipe: Recipe) -> list[Source]:
