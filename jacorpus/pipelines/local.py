@@ -76,8 +76,8 @@ class ProcessPoolRunner:
     (``supervise.py``: a killed worker ends the pass at once, naming the phase and task), with a progress bar per
     phase."""
 
-    def __init__(self, workers: int, progress: bool) -> None:
-        self.workers, self.progress = workers, progress
+    def __init__(self, workers: int, progress: bool, faults: Callable[[str], None] | None = None) -> None:
+        self.workers, self.progress, self.faults = workers, progress, faults
 
     def __enter__(self) -> "ProcessPoolRunner":
         return self
@@ -88,13 +88,26 @@ class ProcessPoolRunner:
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], label: str) -> list[Any]:
         from rich.progress import Progress, track
 
+        def done(numbered: tuple[int, Any]) -> None:
+            if self.faults is not None:  # tests: the driver's point after each finished task of a phase
+                self.faults(f"global:{label}:{numbered[0]}")
+
         if self.workers <= 1 or len(tasks) <= 1:
-            return [fn(t) for t in track(tasks, description=label, disable=not self.progress)]
+            results = []
+            for i, task in enumerate(track(tasks, description=label, disable=not self.progress)):
+                results.append(fn(task))
+                done((i, task))
+            return results
         numbered = list(enumerate(tasks))
         with Progress(disable=not self.progress) as bar:
             task_id = bar.add_task(label, total=len(tasks))
+
+            def advance(numbered: tuple[int, Any]) -> None:
+                bar.advance(task_id)
+                done(numbered)
+
             results = supervise(_numbered(fn), numbered, self.workers, lambda t: f"{label}: task {t[0]}",
-                                on_done=lambda _: bar.advance(task_id))
+                                on_done=advance)
         return results
 
 
@@ -108,9 +121,10 @@ class _numbered:
         return self.fn(numbered[1])
 
 
-def run_global_pass_locally(stage: Stage, work_dir: str, workers: int, progress: bool) -> dict[str, Any]:
+def run_global_pass_locally(stage: Stage, work_dir: str, workers: int, progress: bool,
+                            faults: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The pass of ``stage.global_step`` over the stage's shards, on this machine's processes (local and Slurm)."""
-    with ProcessPoolRunner(workers, progress) as runner:
+    with ProcessPoolRunner(workers, progress, faults) as runner:
         return run_global_pass(stage.global_step, stage.output_dir, work_dir, SpillReducer(runner))
 
 
@@ -149,5 +163,8 @@ def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bo
                 if thread:
                     thread.join()
             if stage.global_step is not None:
-                run_global_pass_locally(stage, os.path.join(plan.work_dir, f"global{stage.index}"), workers, progress)
+                run_global_pass_locally(stage, os.path.join(plan.work_dir, f"global{stage.index}"), workers, progress,
+                                        faults)
+        if faults is not None:
+            faults("finalize")
         return finalize(plan, engine="local")

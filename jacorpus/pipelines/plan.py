@@ -53,6 +53,7 @@ class RecipeReader(JaStep):
                 source = self.sources[source_index]
                 source.error(path, None, f"quarantined, not read: {self.context.quarantined}")
                 continue
+            self.context.fault_point(f"read:{index}")  # tests: a file that kills its worker while it is read
             yield from self.sources[source_index].read_file_safely(path)
 
     def describe(self, rank: int) -> str:
