@@ -59,6 +59,7 @@ def _remove_owned(output_dir: str, keep: str) -> None:
 
 def _check(output_dir: str, recipe: str, overwrite: bool, lock_path: str) -> None:
     marker = os.path.join(output_dir, WORK, MARKER)
+    _refuse_foreign(output_dir)
     if os.path.exists(marker):
         with open(marker, encoding="utf-8") as fh:
             previous = fh.read()
@@ -69,6 +70,11 @@ def _check(output_dir: str, recipe: str, overwrite: bool, lock_path: str) -> Non
                 f"{output_dir} holds the output of a different recipe; pass --overwrite to replace it, "
                 "or write elsewhere (--output, or the recipe's output.dir)")
         _remove_owned(output_dir, keep=lock_path)
+
+
+def _refuse_foreign(output_dir: str) -> None:
+    """A folder without jacorpus's marker that holds anything is someone else's."""
+    if not os.path.isdir(output_dir) or os.path.exists(os.path.join(output_dir, WORK, MARKER)):
         return
     foreign = sorted(name for name in os.listdir(output_dir) if name != WORK)
     if foreign:
@@ -83,6 +89,7 @@ def claim_output_dir(output_dir: str, recipe: dict[str, Any], overwrite: bool = 
     """Hold ``output_dir`` for one run of ``recipe`` (see the module doc); raises ``OutputConflictError``."""
     import fasteners
 
+    _refuse_foreign(output_dir)  # before creating anything in it
     os.makedirs(os.path.join(output_dir, WORK), exist_ok=True)
     lock_path = os.path.join(output_dir, WORK, LOCK)
     lock = fasteners.InterProcessLock(lock_path)
