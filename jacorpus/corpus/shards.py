@@ -93,6 +93,8 @@ class RollingShardFile:
     def _close(self) -> None:
         self.writer.close()
         self.writer = None
+        with open(self.tmp_path, "rb+") as fh:  # on disk before the rename commits it (power loss)
+            os.fsync(fh.fileno())
         os.replace(self.tmp_path, self.final_path)
         self.done.append(
             {
