@@ -1,7 +1,8 @@
 """`jacorpus publish`: upload a corpus, tokenizer or model folder to the Hugging Face Hub.
 
 The token comes from ``HF_TOKEN`` or the user's saved login and is handed to huggingface_hub only: it is never
-printed, logged or written. ``--dry-run`` lists what would be uploaded and touches no network.
+printed, logged or written, and a failed request shows its status, never the server's response (which may echo the
+token, in any case or encoding). ``--dry-run`` lists what would be uploaded and touches no network.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import fnmatch
 import os
 from dataclasses import dataclass
+
+from jacorpus.foundation.secrets import redact
 
 # a corpus folder uploads its card, plots, manifest and Parquet data; Arrow shards and work files stay local
 IGNORE = {
@@ -26,6 +29,19 @@ class UploadFile:
 
 class PublishError(RuntimeError):
     """A failure explained for the user (never containing the token)."""
+
+
+def failure_summary(exc: BaseException, token: str) -> str:
+    """What went wrong without the server's response body (which may echo the token in any form): the HTTP status
+    and reason, or the first line of a local error; redacted in every case (``foundation/secrets.py``)."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if status is not None:
+        reason = getattr(response, "reason_phrase", None) or getattr(response, "reason", None) or ""
+        summary = f"HTTP {status} {reason}".strip()
+    else:
+        summary = (str(exc).strip().splitlines() or [""])[0][:300]
+    return redact(summary, [token])
 
 
 def planned_files(folder: str, repo_type: str) -> list[UploadFile]:
@@ -64,8 +80,7 @@ def publish(folder: str, repo_id: str, repo_type: str = "dataset", private: bool
             api.upload_folder(repo_id=repo_id, folder_path=folder, repo_type=repo_type, revision=revision,
                               ignore_patterns=patterns, commit_message="Upload with jacorpus publish")
     except Exception as exc:  # noqa: BLE001 - network and Hub errors become one clear message
-        message = str(exc).replace(token, "***")
-        raise PublishError(f"upload to {repo_id} failed ({type(exc).__name__}): {message[:500]}. "
+        raise PublishError(f"upload to {repo_id} failed ({type(exc).__name__}): {failure_summary(exc, token)}. "
                            "Rerun the same command to continue.") from None
     prefix = {"dataset": "datasets/", "model": "", "tokenizer": ""}[repo_type]
     return f"https://huggingface.co/{prefix}{repo_id}"
