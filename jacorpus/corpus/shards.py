@@ -8,6 +8,7 @@ ledger and shard list are saved last, as ``<dir>/.jacorpus/parts/<rank>.json``: 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -21,7 +22,7 @@ from datatrove.data import Document, DocumentsPipeline
 
 from jacorpus.corpus.document import CORE_FIELDS, DROPPED_FIELDS
 from jacorpus.corpus.steps import JaStep
-from jacorpus.foundation.atomic_files import atomic_write_text, file_sha256, temporary_path
+from jacorpus.foundation.atomic_files import atomic_write_text, disk_error, file_sha256, temporary_path
 
 DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024
 BATCH_ROWS = 1000
@@ -70,15 +71,30 @@ class RollingShardFile:
     def flush(self) -> None:
         if not self.rows:
             return
-        if self.writer is None:
-            self._open()
-        table = pa.Table.from_pylist(self.rows, schema=self.schema)
-        self.writer.write_table(table)
+        with self._disk_errors():
+            if self.writer is None:
+                self._open()
+            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
         self.shard_rows += len(self.rows)
         self.shard_bytes += self.buffered_bytes
         self.rows, self.buffered_bytes = [], 0
         if self.shard_bytes >= self.max_bytes:
             self._close()
+
+    @contextlib.contextmanager
+    def _disk_errors(self):
+        """A full disk or a read-only folder: the half-written temporary shard is removed (only whole shards ever
+        carry a final name) and the error names the file."""
+        try:
+            yield
+        except OSError as exc:
+            if self.writer is not None:
+                with contextlib.suppress(Exception):
+                    self.writer.close()
+                self.writer = None
+            with contextlib.suppress(OSError):
+                os.remove(self.tmp_path)
+            raise disk_error(exc, f"cannot write shard {self.final_path}") from exc
 
     def _open(self) -> None:
         ext = "parquet" if self.fmt == "parquet" else "arrow"
@@ -91,11 +107,12 @@ class RollingShardFile:
         self.shard_rows = self.shard_bytes = 0
 
     def _close(self) -> None:
-        self.writer.close()
-        self.writer = None
-        with open(self.tmp_path, "rb+") as fh:  # on disk before the rename commits it (power loss)
-            os.fsync(fh.fileno())
-        os.replace(self.tmp_path, self.final_path)
+        with self._disk_errors():
+            self.writer.close()
+            self.writer = None
+            with open(self.tmp_path, "rb+") as fh:  # on disk before the rename commits it (power loss)
+                os.fsync(fh.fileno())
+            os.replace(self.tmp_path, self.final_path)
         self.done.append(
             {
                 "file": os.path.basename(self.final_path),
