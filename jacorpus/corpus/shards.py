@@ -129,6 +129,27 @@ class RollingShardFile:
         return self.done
 
 
+def peak_rss() -> int:
+    """Peak resident memory of this process so far, in bytes: with the local engine, of this task alone (each task
+    runs in a process of its own); saved in the task's part for the memory bound (docs/engines.md)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
+
+
+def task_peak_rss(directory: str) -> dict[int, int]:
+    """Rank -> peak RSS of every finished task of the stages under ``directory`` (an output folder)."""
+    peaks: dict[int, int] = {}
+    pattern = os.path.join(glob.escape(directory), "**", ".jacorpus", "parts", "*.json")
+    for path in glob.glob(pattern, recursive=True) + glob.glob(os.path.join(glob.escape(directory), ".jacorpus", "parts", "*.json")):
+        with open(path, encoding="utf-8") as fh:
+            part = json.load(fh)
+        peaks[part["rank"]] = max(peaks.get(part["rank"], 0), part.get("peak_rss_bytes", 0))
+    return peaks
+
+
 def remove_task_leftovers(directory: str, prefix: str) -> None:
     for path in glob.glob(os.path.join(glob.escape(directory), f"{prefix}-*")):
         os.remove(path)
@@ -208,7 +229,7 @@ class ShardWriter(JaStep):
             if self.count_kept:
                 self.ledger.kept(doc)
             kept.add(document_row(doc, names))
-        part = self.ledger.to_dict() | {"rank": rank, "shards": kept.close()}
+        part = self.ledger.to_dict() | {"rank": rank, "shards": kept.close(), "peak_rss_bytes": peak_rss()}
         if context.drop_sink is not None:
             part["dropped_shards"] = context.drop_sink.close()
         parts_dir = os.path.join(directory, ".jacorpus", "parts")
