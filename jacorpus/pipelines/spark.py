@@ -16,7 +16,8 @@ import uuid
 from typing import Any, Callable, Iterator
 
 from jacorpus.corpus.global_pass import run_global_pass
-from jacorpus.pipelines.local import check_output_dir
+from jacorpus.pipelines.output_dir import claim_output_dir
+from jacorpus.pipelines.supervise import spark_task_failure
 from jacorpus.pipelines.manifest import finalize
 from jacorpus.pipelines.plan import Plan, Stage
 from jacorpus.pipelines.spark_global import SparkReducer
@@ -104,7 +105,8 @@ def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = Fal
               faults: Faults | None = None) -> dict[str, Any]:
     """``faults`` (tests): a picklable callable run at each task's fault points (``stage<i>:<rank>`` after a stage
     task wrote its shards, ``global:<rank>`` after a global pass's scan task); it may raise to fail the attempt."""
-    check_output_dir(plan, overwrite)
+    guard = claim_output_dir(plan.output_dir, plan.recipe.as_dict(), overwrite)  # held until the run ends
+    guard.__enter__()
     own_session = spark is None
     spark = spark or spark_session(master, f"jacorpus:{plan.recipe.name}")
     try:
@@ -116,7 +118,10 @@ def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = Fal
             if todo:
                 sc.setJobDescription(f"{plan.recipe.name}: stage {stage.index}")
                 runner = _task_runner(stage, plan.tasks, faults)
-                sc.parallelize(todo, numSlices=len(todo)).mapPartitions(runner).collect()
+                try:
+                    sc.parallelize(todo, numSlices=len(todo)).mapPartitions(runner).collect()
+                except Exception as exc:  # noqa: BLE001 - named like a local failure: task, input, cause
+                    raise spark_task_failure(exc, lambda i, stage=stage: plan.describe_task(stage, todo[i])) from exc
                 publish_commits(stage, plan.tasks)
             if stage.global_step is not None:
                 work = os.path.join(plan.work_dir, f"global{stage.index}")
@@ -125,3 +130,4 @@ def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = Fal
     finally:
         if own_session:
             spark.stop()
+        guard.__exit__(None, None, None)

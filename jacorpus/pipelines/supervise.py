@@ -203,3 +203,21 @@ class SupervisedExecutor(LocalPipelineExecutor):
             return
         self.save_executor_as_json()
         supervise(self._run_for_rank, ranks, self.workers, describe, on_death)
+
+
+def spark_task_failure(exc: BaseException, describe: Callable[[int], str]) -> BaseException:
+    """A failed Spark job restated like a local failure: which task (``describe(partition)``: its stage, rank and
+    input), how often Spark tried it, and whether its Python worker died. ``exc`` itself when it is no task failure."""
+    import re
+
+    text = str(exc)
+    match = re.search(r"Task (\d+) in stage [\d.]+ failed (\d+) times?", text)
+    if match is None:
+        return exc
+    if "Python worker exited unexpectedly" in text or "crashed" in text or "ExecutorLostFailure" in text:
+        cause = "its Python worker died (killed by a signal, e.g. the OOM killer's SIGKILL)"
+    else:
+        found = re.search(r"^\s*(\w+(?:Error|Exception): .*)$", text, re.MULTILINE)
+        cause = f"it raised {found.group(1)[:300]}" if found else "it failed"
+    error = WorkerDiedError if cause.startswith("its Python worker died") else TaskFailedError
+    return error(f"{describe(int(match.group(1)))} failed {match.group(2)} times on Spark: {cause}")
