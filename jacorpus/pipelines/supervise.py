@@ -202,7 +202,12 @@ class SupervisedExecutor(LocalPipelineExecutor):
         if not ranks:
             return
         self.save_executor_as_json()
-        supervise(self._run_for_rank, ranks, self.workers, describe, on_death)
+        supervise(self._run_quietly, ranks, self.workers, describe, on_death)
+
+    def _run_quietly(self, rank: int) -> Any:
+        # datatrove logs a task at INFO on stderr when its local_rank is 0, else errors only; its full log goes to
+        # logging_dir either way, and the run's progress bar and error line say the rest
+        return self._run_for_rank(rank, local_rank=1)
 
 
 def spark_task_failure(exc: BaseException, describe: Callable[[int], str]) -> BaseException:
