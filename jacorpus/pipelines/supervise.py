@@ -11,7 +11,7 @@ Children run with ``PR_SET_PDEATHSIG`` (Linux ``prctl``): when the parent dies (
 instead of running on as orphans holding files and sockets. Tasks talk to the parent over pipes only: no
 ``multiprocessing`` queue, lock or semaphore exists, so a killed run leaves no semaphore for the resource tracker to
 report as leaked. Children start from a ``forkserver`` (no fork of the threaded parent, as in datatrove) that has
-jacorpus's pipeline modules imported once, so a task's process starts in milliseconds.
+jacorpus's modules imported once, so a task's process starts fast (see ``PRELOAD``).
 """
 
 from __future__ import annotations
@@ -28,8 +28,10 @@ from datatrove.executor.local import LocalPipelineExecutor
 
 from jacorpus.foundation.atomic_files import atomic_write_text
 
-# modules the forkserver imports once, so every task's process starts with them loaded
-PRELOAD = ["jacorpus.pipelines.plan", "jacorpus.corpus.global_pass", "jacorpus.corpus.dedup.prepare"]
+# modules the forkserver imports once, so a task's process starts with them loaded (bench/task_processes.py: a
+# fraction of a second per task process, against ~3 s when each process imports datatrove's executor itself)
+PRELOAD = ["jacorpus.pipelines.supervise", "jacorpus.pipelines.local", "jacorpus.pipelines.plan",
+           "jacorpus.corpus.global_pass", "jacorpus.corpus.dedup.prepare"]
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -91,7 +93,10 @@ def _context():
     import multiprocess  # datatrove's dill-based multiprocessing: pickles what datatrove's own pool pickles
 
     ctx = multiprocess.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)
+    # plus the jacorpus modules the run has imported (its steps and sources): the forkserver starts at the first
+    # supervised task, after the plan was built
+    loaded = sorted(name for name in sys.modules if name.startswith("jacorpus.") and name not in PRELOAD)
+    ctx.set_forkserver_preload(PRELOAD + loaded)
     return ctx
 
 
