@@ -11,6 +11,8 @@ file and uploaded under its final name once complete (an object store shows an o
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -24,7 +26,7 @@ from datatrove.data import Document, DocumentsPipeline
 from jacorpus.corpus.document import CORE_FIELDS, DROPPED_FIELDS
 from jacorpus.corpus.steps import JaStep
 from jacorpus.foundation import storage
-from jacorpus.foundation.atomic_files import atomic_write_text, file_sha256, temporary_path
+from jacorpus.foundation.atomic_files import atomic_write_text, disk_error, file_sha256, temporary_path
 
 DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024
 BATCH_ROWS = 1000
@@ -73,15 +75,30 @@ class RollingShardFile:
     def flush(self) -> None:
         if not self.rows:
             return
-        if self.writer is None:
-            self._open()
-        table = pa.Table.from_pylist(self.rows, schema=self.schema)
-        self.writer.write_table(table)
+        with self._disk_errors():
+            if self.writer is None:
+                self._open()
+            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
         self.shard_rows += len(self.rows)
         self.shard_bytes += self.buffered_bytes
         self.rows, self.buffered_bytes = [], 0
         if self.shard_bytes >= self.max_bytes:
             self._close()
+
+    @contextlib.contextmanager
+    def _disk_errors(self):
+        """A full disk or a read-only folder: the half-written temporary shard is removed (only whole shards ever
+        carry a final name) and the error names the file."""
+        try:
+            yield
+        except OSError as exc:
+            if self.writer is not None:
+                with contextlib.suppress(Exception):
+                    self.writer.close()
+                self.writer = None
+            with contextlib.suppress(OSError):
+                os.remove(self.tmp_path)
+            raise disk_error(exc, f"cannot write shard {self.final_path}") from exc
 
     def _open(self) -> None:
         ext = "parquet" if self.fmt == "parquet" else "arrow"
@@ -96,15 +113,18 @@ class RollingShardFile:
         self.shard_rows = self.shard_bytes = 0
 
     def _close(self) -> None:
-        self.writer.close()
-        self.writer = None
-        entry = {"file": os.path.basename(self.final_path), "rows": self.shard_rows,
-                 "bytes": os.path.getsize(self.tmp_path), "sha256": file_sha256(self.tmp_path)}
-        if storage.is_url(self.final_path):
-            storage.upload(self.tmp_path, self.final_path)
-            os.remove(self.tmp_path)
-        else:
-            os.replace(self.tmp_path, self.final_path)
+        with self._disk_errors():
+            self.writer.close()
+            self.writer = None
+            with open(self.tmp_path, "rb+") as fh:  # on disk before the rename commits it (power loss)
+                os.fsync(fh.fileno())
+            entry = {"file": os.path.basename(self.final_path), "rows": self.shard_rows,
+                     "bytes": os.path.getsize(self.tmp_path), "sha256": file_sha256(self.tmp_path)}
+            if storage.is_url(self.final_path):
+                storage.upload(self.tmp_path, self.final_path)
+                os.remove(self.tmp_path)
+            else:
+                os.replace(self.tmp_path, self.final_path)
         self.done.append(entry)
 
     def close(self) -> list[dict[str, Any]]:
@@ -112,6 +132,27 @@ class RollingShardFile:
         if self.writer is not None:
             self._close()
         return self.done
+
+
+def peak_rss() -> int:
+    """Peak resident memory of this process so far, in bytes: with the local engine, of this task alone (each task
+    runs in a process of its own); saved in the task's part for the memory bound (docs/engines.md)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
+
+
+def task_peak_rss(directory: str) -> dict[int, int]:
+    """Rank -> peak RSS of every finished task of the stages under ``directory`` (an output folder)."""
+    peaks: dict[int, int] = {}
+    pattern = os.path.join(glob.escape(directory), "**", ".jacorpus", "parts", "*.json")
+    for path in glob.glob(pattern, recursive=True) + glob.glob(os.path.join(glob.escape(directory), ".jacorpus", "parts", "*.json")):
+        with open(path, encoding="utf-8") as fh:
+            part = json.load(fh)
+        peaks[part["rank"]] = max(peaks.get(part["rank"], 0), part.get("peak_rss_bytes", 0))
+    return peaks
 
 
 def remove_task_leftovers(directory: str, prefix: str) -> None:
@@ -193,7 +234,7 @@ class ShardWriter(JaStep):
             if self.count_kept:
                 self.ledger.kept(doc)
             kept.add(document_row(doc, names))
-        part = self.ledger.to_dict() | {"rank": rank, "shards": kept.close()}
+        part = self.ledger.to_dict() | {"rank": rank, "shards": kept.close(), "peak_rss_bytes": peak_rss()}
         if context.drop_sink is not None:
             part["dropped_shards"] = context.drop_sink.close()
         parts_dir = storage.join(directory, ".jacorpus", "parts")

@@ -43,6 +43,9 @@ class TaskContext:
     drop_sink: Any = None
     # tests only: called at named points ("stage0:3" after task 3 of stage 0 wrote its shards); may raise
     faults: Callable[[str], None] | None = None
+    # set by an engine when this task's worker died too often on its input: the reader records this reason as
+    # the input file's error instead of reading it again (quarantine)
+    quarantined: str | None = None
 
     def fault_point(self, point: str) -> None:
         if self.faults is not None:

@@ -25,6 +25,12 @@ def temporary_path(path: str) -> str:
     return f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
 
 
+def disk_error(exc: OSError, what: str) -> OSError:
+    """``exc`` (a full disk, a read-only folder) restated with the file it hit: ``what: No space left on device``."""
+    reason = exc.strerror or str(exc)
+    return OSError(exc.errno, f"{what}: {reason}") if exc.errno is not None else OSError(f"{what}: {reason}")
+
+
 @contextlib.contextmanager
 def atomic_output(path: str, fsync: bool = False) -> Iterator[str]:
     """Yields a temporary path to write; on success it replaces ``path``, on failure it is removed.
@@ -46,6 +52,8 @@ def atomic_output(path: str, fsync: bool = False) -> Iterator[str]:
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise disk_error(exc, f"cannot write {path}") from exc
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

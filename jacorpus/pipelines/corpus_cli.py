@@ -48,6 +48,7 @@ def run(
     quiet_datatrove_logs()
     from jacorpus.pipelines.inputs import EmptySourceError
     from jacorpus.pipelines.local import OutputConflictError
+    from jacorpus.pipelines.supervise import TaskFailedError
 
     try:
         if engine == "local":
@@ -64,6 +65,12 @@ def run(
     except OutputConflictError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
+    except TaskFailedError as exc:  # a task raised or its worker died: named, and the rerun resumes
+        typer.echo(f"error: {exc}\nrerun the same command to resume (finished tasks are kept)", err=True)
+        raise typer.Exit(1)
+    except OSError as exc:  # the output folder is read-only or its disk is full: the path is in the message
+        typer.echo(f"error: {exc}\nfree space or fix the folder, then rerun the same command to resume", err=True)
+        raise typer.Exit(1)
     except EmptySourceError as exc:  # the manifest was written: show it, then fail
         from jacorpus.foundation.finished_corpus import load_manifest
 

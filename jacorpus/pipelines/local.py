@@ -1,13 +1,14 @@
 """Local engine: datatrove's LocalPipelineExecutor, one task per input file, resumable after a crash.
 
-A rerun skips tasks datatrove marked complete; a task that died mid-way is run again from the start after its
-leftover shards are removed (see ``ShardWriter``), so the final output equals an uninterrupted run.
+Each task runs in a supervised child process (``supervise.py``): a worker killed by a signal (OOM killer, user)
+ends the run at once with the task, its input and the signal named. A rerun skips tasks datatrove marked complete;
+a task that died mid-way is run again from the start after its leftover shards are removed (see ``ShardWriter``), so
+the final output equals an uninterrupted run. The output folder is guarded and locked (``output_dir.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import threading
@@ -18,30 +19,15 @@ from jacorpus.corpus.global_pass import run_global_pass
 from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_write_text
 from jacorpus.pipelines.manifest import finalize
+from jacorpus.pipelines.output_dir import OutputConflictError, claim_output_dir  # noqa: F401 - engines' one error
+from jacorpus.pipelines.output_dir import check_output_dir as _check_output_dir
 from jacorpus.pipelines.plan import Plan, Stage, StageTask
-
-
-class OutputConflictError(RuntimeError):
-    """The output folder holds another recipe's run."""
+from jacorpus.pipelines.supervise import MAX_WORKER_DEATHS, DeathRecords, SupervisedExecutor, supervise
 
 
 def check_output_dir(plan: Plan, overwrite: bool = False) -> None:
-    """A resumed run must be the same recipe; refuse to mix outputs of two recipes in one directory."""
-    marker = storage.join(plan.work_dir, "recipe.json")
-    recipe = json.dumps(plan.recipe.as_dict(), sort_keys=True)
-    if storage.exists(marker):
-        previous = storage.read_text(marker)
-        if previous != recipe:
-            if not overwrite:
-                raise OutputConflictError(
-                    f"{plan.output_dir} holds the output of a different recipe; pass --overwrite to replace it, "
-                    "or write elsewhere (--output, or the recipe's output.dir)"
-                )
-            storage.rmtree(plan.output_dir)
-    elif storage.exists(storage.join(plan.output_dir, "manifest.json")) and overwrite:
-        storage.rmtree(plan.output_dir)
-    storage.makedirs(plan.work_dir)
-    atomic_write_text(marker, recipe, fsync=False)
+    """Spark and Slurm: the output folder guard (``output_dir.py``) before they start."""
+    _check_output_dir(plan.output_dir, plan.recipe.as_dict(), overwrite)
 
 
 def _progress_thread(stage: Stage, total: int, stop: threading.Event, label: str):
@@ -98,63 +84,102 @@ def stderr_to_file(path: str, enabled: bool) -> Iterator[None]:
 
 
 class ProcessPoolRunner:
-    """Runs the tasks of a global pass's phases inline (one worker) or on one process pool shared by all phases of
-    the pass, with a progress bar per phase."""
+    """Runs the tasks of a global pass's phases inline (one worker) or each in a supervised child process
+    (``supervise.py``: a killed worker ends the pass at once, naming the phase and task), with a progress bar per
+    phase."""
 
-    def __init__(self, workers: int, progress: bool) -> None:
-        self.workers, self.progress, self.pool = workers, progress, None
+    def __init__(self, workers: int, progress: bool, faults: Callable[[str], None] | None = None) -> None:
+        self.workers, self.progress, self.faults = workers, progress, faults
 
     def __enter__(self) -> "ProcessPoolRunner":
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
+        pass
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], label: str) -> list[Any]:
-        from rich.progress import track
+        from rich.progress import Progress, track
+
+        def done(numbered: tuple[int, Any]) -> None:
+            if self.faults is not None:  # tests: the driver's point after each finished task of a phase
+                self.faults(f"global:{label}:{numbered[0]}")
 
         if self.workers <= 1 or len(tasks) <= 1:
-            return [fn(t) for t in track(tasks, description=label, disable=not self.progress)]
-        if self.pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+            results = []
+            for i, task in enumerate(track(tasks, description=label, disable=not self.progress)):
+                results.append(fn(task))
+                done((i, task))
+            return results
+        numbered = list(enumerate(tasks))
+        with Progress(disable=not self.progress) as bar:
+            task_id = bar.add_task(label, total=len(tasks))
 
-            ctx = multiprocessing.get_context("forkserver")  # like datatrove: no fork of a threaded parent
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-        results = self.pool.map(fn, tasks)
-        return list(track(results, total=len(tasks), description=label, disable=not self.progress))
+            def advance(numbered: tuple[int, Any]) -> None:
+                bar.advance(task_id)
+                done(numbered)
+
+            results = supervise(_numbered(fn), numbered, self.workers, lambda t: f"{label}: task {t[0]}",
+                                on_done=advance)
+        return results
 
 
-def run_global_pass_locally(stage: Stage, work_dir: str, workers: int, progress: bool) -> dict[str, Any]:
+class _numbered:
+    """``fn`` of a (number, task) pair: the number names the task in a failure message."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, numbered: tuple[int, Any]) -> Any:
+        return self.fn(numbered[1])
+
+
+def run_global_pass_locally(stage: Stage, work_dir: str, workers: int, progress: bool,
+                            faults: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The pass of ``stage.global_step`` over the stage's shards, on this machine's processes (local and Slurm)."""
-    with ProcessPoolRunner(workers, progress) as runner:
+    with ProcessPoolRunner(workers, progress, faults) as runner:
         return run_global_pass(stage.global_step, stage.output_dir, work_dir, SpillReducer(runner))
 
 
 def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bool = False,
-              faults: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """``faults`` (tests): called at each task's fault points (see ``TaskContext``)."""
-    from datatrove.executor.local import LocalPipelineExecutor
-
-    check_output_dir(plan, overwrite)
-    for stage in plan.stages:
-        executor = LocalPipelineExecutor(
-            pipeline=[StageTask(stage, faults)],
-            tasks=plan.tasks,
-            workers=min(workers, plan.tasks),
-            logging_dir=os.path.join(plan.work_dir, "logs", f"stage{stage.index}"),
-            skip_completed=True,
-        )
-        stop = threading.Event()
-        thread = _progress_thread(stage, plan.tasks, stop, stage.label) if progress else None
-        try:
-            with stderr_to_file(os.path.join(plan.work_dir, "logs", "stderr.log"), enabled=progress):
-                executor.run()
-        finally:
-            stop.set()
-            if thread:
-                thread.join()
-        if stage.global_step is not None:
-            run_global_pass_locally(stage, os.path.join(plan.work_dir, f"global{stage.index}"), workers, progress)
-    return finalize(plan, engine="local")
+              faults: Callable[[str], None] | None = None, max_worker_deaths: int = MAX_WORKER_DEATHS) -> dict[str, Any]:
+    """Every task in a supervised child process (``supervise.py``): a dead worker ends the run at once, naming the
+    task, its input and the signal; an input file whose worker died ``max_worker_deaths`` times is quarantined on
+    the next run (an error entry in the manifest) instead of failing every rerun. ``faults`` (tests): called at each
+    task's fault points (see ``TaskContext``)."""
+    with claim_output_dir(plan.output_dir, plan.recipe.as_dict(), overwrite):
+        deaths = DeathRecords(plan.work_dir)
+        # fd 2 is redirected into a local file; for an object-store output that file lives in a local scratch folder
+        logs = storage.scratch_dir("jacorpus-logs-") if storage.is_url(plan.work_dir) else plan.work_dir
+        stderr_log = os.path.join(logs, "logs", "stderr.log")
+        for stage in plan.stages:
+            quarantined = {}
+            if stage.index == 0:  # only stage 0 reads input files; later tasks read jacorpus's own shards
+                for rank in range(plan.tasks):
+                    causes = deaths.causes(0, rank)
+                    if len(causes) >= max_worker_deaths:
+                        quarantined[rank] = (f"its worker died {len(causes)} times ({causes[-1]}); remove "
+                                             f"{os.path.relpath(deaths.path(0, rank), plan.output_dir)} to read it again")
+            executor = SupervisedExecutor(
+                pipeline=[StageTask(stage, faults, quarantined)],
+                tasks=plan.tasks,
+                workers=min(workers, plan.tasks),
+                logging_dir=os.path.join(plan.work_dir, "logs", f"stage{stage.index}"),
+                skip_completed=True,
+            )
+            stop = threading.Event()
+            thread = _progress_thread(stage, plan.tasks, stop, stage.label) if progress else None
+            try:
+                with stderr_to_file(stderr_log, enabled=progress):
+                    executor.run_supervised(
+                        describe=lambda rank, stage=stage: plan.describe_task(stage, rank),
+                        on_death=lambda rank, cause, stage=stage: deaths.add(stage.index, rank, cause))
+            finally:
+                stop.set()
+                if thread:
+                    thread.join()
+            if stage.global_step is not None:
+                run_global_pass_locally(stage, os.path.join(plan.work_dir, f"global{stage.index}"), workers, progress,
+                                        faults)
+        if faults is not None:
+            faults("finalize")
+        return finalize(plan, engine="local")

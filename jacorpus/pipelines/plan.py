@@ -88,7 +88,20 @@ class RecipeReader(JaStep):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for index in range(rank, len(self.splits), world_size):
             split = self.splits[index]
+            if self.context.quarantined:
+                source = self.sources[split.source]
+                source.error(split.path, None, f"quarantined, not read: {self.context.quarantined}")
+                continue
+            self.context.fault_point(f"read:{index}")  # tests: a file that kills its worker while it is read
             yield from read_split(self.sources[split.source], split, self.split_dir)
+
+    def describe(self, rank: int) -> str:
+        """The input task ``rank`` reads (a file, or one split of it), as origins name it."""
+        if rank >= len(self.splits):
+            return "no input"
+        split = self.splits[rank]
+        shown = self.sources[split.source].display_path(split.path)
+        return shown if split.whole else f"{shown} (split {split.index})"
 
 
 class SplitPreparer(JaStep):
@@ -142,10 +155,12 @@ class Stage:
         return "split" if self.index < 0 else f"stage {self.index}"
 
     def task_context(self, rank: int, world_size: int, faults: Callable[[str], None] | None = None,
-                     output_dir: str | None = None, dropped_dir: str | None = None) -> TaskContext:
+                     output_dir: str | None = None, dropped_dir: str | None = None,
+                     quarantined: str | None = None) -> TaskContext:
         """A fresh context for task ``rank``: its ledger, and its drop sink (created before any step runs)."""
         sink = self.writer.drop_sink(dropped_dir, rank)
-        return TaskContext(rank, world_size, Ledger(rank, on_drop=sink), output_dir, dropped_dir, sink, faults)
+        return TaskContext(rank, world_size, Ledger(rank, on_drop=sink), output_dir, dropped_dir, sink, faults,
+                           quarantined)
 
     def run_task(self, context: TaskContext) -> None:
         """Every step bound to the task's context, chained, drained (the writer, last, writes shards and ledger)."""
@@ -162,12 +177,14 @@ class StageTask(PipelineStep):
     name = "stage"
     type = "🗂️ - STAGE"
 
-    def __init__(self, stage: Stage, faults: Callable[[str], None] | None = None) -> None:
+    def __init__(self, stage: Stage, faults: Callable[[str], None] | None = None,
+                 quarantined: dict[int, str] | None = None) -> None:
         super().__init__()
         self.stage, self.faults = stage, faults
+        self.quarantined = quarantined or {}  # rank -> why (only stage 0 reads input files)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        context = self.stage.task_context(rank, world_size, self.faults)
+        context = self.stage.task_context(rank, world_size, self.faults, quarantined=self.quarantined.get(rank))
         self.stage.run_task(context)
         context.fault_point(f"stage{self.stage.index}:{rank}")
         return
@@ -186,6 +203,11 @@ class Plan:
     @property
     def work_dir(self) -> str:
         return os.path.join(self.output_dir, WORK)
+
+    def describe_task(self, stage: Stage, rank: int) -> str:
+        """``stage 1 task 3 (input laws/a.txt)``: every stage's task ``rank`` descends from input split ``rank``."""
+        reader = next(s.steps[0] for s in self.stages if isinstance(s.steps[0], RecipeReader))
+        return f"{stage.label} task {rank} (input {reader.describe(rank)})"
 
 
 def build_sources(recipe: Recipe) -> list[Source]:

@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterator
 from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_write_text
 from jacorpus.corpus.global_pass import run_global_pass
-from jacorpus.pipelines.local import check_output_dir
+from jacorpus.pipelines.output_dir import claim_output_dir
+from jacorpus.pipelines.supervise import spark_task_failure
 from jacorpus.pipelines.manifest import finalize
 from jacorpus.pipelines.plan import Plan, Stage
 from jacorpus.pipelines.spark_global import SparkReducer
@@ -167,7 +168,8 @@ def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = Fal
               faults: Faults | None = None) -> dict[str, Any]:
     """``faults`` (tests): a picklable callable run at each task's fault points (``stage<i>:<rank>`` after a stage
     task wrote its shards, ``global:<rank>`` after a global pass's scan task); it may raise to fail the attempt."""
-    check_output_dir(plan, overwrite)
+    guard = claim_output_dir(plan.output_dir, plan.recipe.as_dict(), overwrite)  # held until the run ends
+    guard.__enter__()
     own_session = spark is None
     spark = spark or spark_session(master, f"jacorpus:{plan.recipe.name}")
     try:
@@ -180,7 +182,10 @@ def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = Fal
                 sc.setJobDescription(f"{plan.recipe.name}: stage {stage.index}")
                 runner = _task_runner(stage, plan.tasks, faults)
                 # one result per rank: Spark keeps the first successful attempt's, whatever retries or twins ran
-                results = sc.parallelize(todo, numSlices=len(todo)).mapPartitions(runner).collect()
+                try:
+                    results = sc.parallelize(todo, numSlices=len(todo)).mapPartitions(runner).collect()
+                except Exception as exc:  # noqa: BLE001 - named like a local failure: task, input, cause
+                    raise spark_task_failure(exc, lambda i, stage=stage: plan.describe_task(stage, todo[i])) from exc
                 commit(stage, results)
                 publish_commits(stage, plan.tasks)
             if stage.global_step is not None:
@@ -190,3 +195,4 @@ def run_spark(plan: Plan, master: str | None = "local[2]", overwrite: bool = Fal
     finally:
         if own_session:
             spark.stop()
+        guard.__exit__(None, None, None)

@@ -5,7 +5,8 @@ A corpus is uploaded from a staging folder, ``DIR/.jacorpus/hub/``: hard links t
 (``public_paths.py``). The folder stays between calls, so ``upload_large_folder`` resumes an interrupted upload.
 
 The token comes from ``HF_TOKEN`` or the user's saved login and is handed to huggingface_hub only: it is never
-printed, logged or written. ``--dry-run`` lists what would be uploaded and touches no network.
+printed, logged or written, and a failed request shows its status, never the server's response (which may echo the
+token, in any case or encoding). ``--dry-run`` lists what would be uploaded and touches no network.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
+
+from jacorpus.foundation.secrets import redact
 
 # a corpus folder uploads its card, plots, manifest (the public copy) and Parquet data; shards (Arrow or Parquet,
 # with local origins) and work files stay local
@@ -37,6 +40,19 @@ class UploadFile:
 
 class PublishError(RuntimeError):
     """A failure explained for the user (never containing the token)."""
+
+
+def failure_summary(exc: BaseException, token: str) -> str:
+    """What went wrong without the server's response body (which may echo the token in any form): the HTTP status
+    and reason, or the first line of a local error; redacted in every case (``foundation/secrets.py``)."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if status is not None:
+        reason = getattr(response, "reason_phrase", None) or getattr(response, "reason", None) or ""
+        summary = f"HTTP {status} {reason}".strip()
+    else:
+        summary = (str(exc).strip().splitlines() or [""])[0][:300]
+    return redact(summary, [token])
 
 
 def planned_files(folder: str, repo_type: str) -> list[UploadFile]:
@@ -118,8 +134,7 @@ def publish(folder: str, repo_id: str, repo_type: str = "dataset", private: bool
             api.upload_folder(repo_id=repo_id, folder_path=folder, repo_type=repo_type, revision=revision,
                               ignore_patterns=patterns, commit_message="Upload with jacorpus publish")
     except Exception as exc:  # noqa: BLE001 - network and Hub errors become one clear message
-        message = str(exc).replace(token, "***")
-        raise PublishError(f"upload to {repo_id} failed ({type(exc).__name__}): {message[:500]}. "
+        raise PublishError(f"upload to {repo_id} failed ({type(exc).__name__}): {failure_summary(exc, token)}. "
                            "Rerun the same command to continue.") from None
     prefix = {"dataset": "datasets/", "model": "", "tokenizer": ""}[repo_type]
     return f"https://huggingface.co/{prefix}{repo_id}"

@@ -3,7 +3,8 @@
 ``OUTPUT/checkpoints/step-00000010/`` holds DeepSpeed's files plus ``rng-rank00000.pt`` (Python, numpy, torch RNG
 of that rank), ``integrity-rank00000.json`` (size and xxh3 hash of the files that rank owns) and, written last by
 rank 0 once every rank finished, ``complete.json``. A checkpoint without ``complete.json`` (killed while saving) or
-whose files no longer match their records (truncated, corrupted) is skipped and the previous one is used.
+whose files no longer match their records (truncated, corrupted), or whose ``complete.json`` itself is damaged, is
+skipped and the previous one is used. Every record and marker is fsynced before the rename that commits it.
 """
 
 from __future__ import annotations
@@ -100,8 +101,11 @@ def intact(tag_dir: str, rank: int, world: int) -> str | None:
     marker = os.path.join(tag_dir, "complete.json")
     if not os.path.exists(marker):
         return "not completed (the run stopped while saving)"
-    with open(marker, encoding="utf-8") as fh:
-        saved_world = json.load(fh)["world_size"]
+    try:
+        with open(marker, encoding="utf-8") as fh:
+            saved_world = int(json.load(fh)["world_size"])
+    except (OSError, ValueError, KeyError, TypeError):  # a damaged marker: this checkpoint cannot be vouched for
+        return "complete.json is unreadable or damaged"
     if saved_world != world:
         raise RuntimeError(f"{tag_dir} was saved by {saved_world} processes; resume with the same number ({world} now)")
     try:

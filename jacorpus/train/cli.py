@@ -34,6 +34,9 @@ def prepare_cmd(
     chunk_rows: int = typer.Option(2000, "--chunk-rows", min=1, help="Documents per work unit (and resume granularity)."),
     overwrite: bool = typer.Option(False, help="Replace token shards made from another request."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    trust_remote_code: bool = typer.Option(False, "--trust-remote-code",
+                                           help="Run the tokenizer folder's own Python code even when it is not "
+                                                "byte-identical to jacorpus's (read it first)."),
 ) -> None:
     """Tokenize corpora into packed, memory-mappable token shards (resumable)."""
     from jacorpus.train.prepare import PrepareJob, prepare
@@ -45,7 +48,8 @@ def prepare_cmd(
         if not os.path.isdir(path):
             raise typer.BadParameter(f"corpus folder not found: {path}")
     job = PrepareJob(corpora=corpora, tokenizer=str(tokenizer), seq_len=seq_len, out=str(out), objective=objective,
-                     wwm=wwm, workers=workers, chunk_rows=chunk_rows)
+                     wwm=wwm, workers=workers, chunk_rows=chunk_rows,
+                     trust_remote_code=True if trust_remote_code else None)
     try:
         manifest = prepare(job, progress=progress, overwrite=overwrite)
     except (ValueError, RuntimeError) as exc:

@@ -43,6 +43,8 @@ class PrepareJob:
     workers: int = 1
     chunk_rows: int = 2000
     text_column: str = "text"
+    # None: run a tokenizer folder's code only when it is jacorpus's own (tokenizers/loading.py); True: trust it
+    trust_remote_code: bool | None = None
     special_ids: dict[str, int | None] = field(default_factory=dict)  # filled by prepare()
 
 
@@ -88,7 +90,7 @@ def _worker_state(job: PrepareJob) -> dict[str, Any]:
         from jacorpus.train.words import default_word_id_fn
 
         corpora = {i: open_corpus(path).select_columns([job.text_column]) for i, (path, _) in enumerate(job.corpora)}
-        _WORKER.update(key=key, tokenizer=load_tokenizer(job.tokenizer, packing=True), corpora=corpora, word_ids=default_word_id_fn())
+        _WORKER.update(key=key, tokenizer=load_tokenizer(job.tokenizer, job.trust_remote_code, packing=True), corpora=corpora, word_ids=default_word_id_fn())
     return _WORKER
 
 
@@ -186,11 +188,11 @@ def prepare(job: PrepareJob, progress: bool = True, overwrite: bool = False) -> 
         raise ValueError("mixing weights must be positive")
     job.corpora = [(os.path.abspath(path), float(weight)) for path, weight in job.corpora]
     job.tokenizer, job.out = os.path.abspath(job.tokenizer), os.path.abspath(job.out)
-    tokenizer = load_tokenizer(job.tokenizer, packing=True)
+    tokenizer = load_tokenizer(job.tokenizer, job.trust_remote_code, packing=True)
     job.special_ids = special_ids(tokenizer, job.objective) | {"vocab_size": len(tokenizer)}
     request = asdict(job) | {"tokenizer_digest": files_digest(job.tokenizer)}
     request["corpus_digests"] = [files_digest(path, CORPUS_FILES) for path, _ in job.corpora]
-    for key in ("workers", "out"):
+    for key in ("workers", "out", "trust_remote_code"):
         request.pop(key)
     check_out_dir(job, request, overwrite)
 

@@ -18,11 +18,13 @@ import datasets
 import pytest
 import zstandard
 
+from jacorpus.corpus.shards import task_peak_rss
 from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan
 from jacorpus.pipelines.recipe import parse_recipe
 
 BIG_LINE_BYTES = 50 * 1024 * 1024
+TASK_MEMORY_BOUND = 1 << 30  # docs/engines.md: peak RSS per task, whatever one input file holds
 # bz2 decodes whole blocks only: 100 kB blocks (level 1) so a cut at 60 % leaves whole blocks before it
 COMPRESSORS = {".gz": gzip.compress, ".bz2": lambda data: bz2.compress(data, 1), ".xz": lzma.compress,
                ".zst": lambda data: zstandard.ZstdCompressor().compress(data)}
@@ -108,10 +110,12 @@ output: {dir: out}
     by_file: dict[str, list[dict]] = defaultdict(list)
     for row in ds:
         by_file[row["origin"].rsplit("#", 1)[0]].append(row)
+    peaks = task_peak_rss(str(root / "out"))  # measured inside each task's own process
+    assert len(peaks) == manifest["tasks"]
     errors = defaultdict(list)
     for error in manifest["errors"]:
         errors[error["file"]].append(error)
-    return manifest, by_file, errors, {"neko": neko, "medtxt": medtxt, "igakuqa": igakuqa, "big": big}
+    return manifest, by_file, errors, {"neko": neko, "medtxt": medtxt, "igakuqa": igakuqa, "big": big, "peaks": peaks}
 
 
 def test_the_run_completes_and_accounts_for_every_document(run):
@@ -220,3 +224,11 @@ def test_a_50_mb_line_is_one_document(run):
     assert len(rows[1]["text"]) == len(inputs["big"]) and rows[1]["text"] == inputs["big"]
     assert len(rows[1]["text"].encode()) > BIG_LINE_BYTES - 4
     assert "big/big_line.txt" not in errors
+
+
+def test_every_task_stays_under_the_memory_bound(run):
+    manifest, by_file, _, inputs = run
+    peaks = inputs["peaks"]
+    assert max(peaks.values()) < TASK_MEMORY_BOUND, {rank: peak >> 20 for rank, peak in peaks.items()}
+    # the task that held the 50 MB line did hold it: the measurement sees a task's own memory
+    assert max(peaks.values()) > min(peaks.values()) + BIG_LINE_BYTES

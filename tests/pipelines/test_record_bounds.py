@@ -1,6 +1,6 @@
 """Bounded records: a decompression bomb inflating to one huge record, in every line/record source, is skipped
 with an error entry naming file, offset and size seen; the records before and after it are kept; the peak RSS of
-the process that ran it (measured there, with getrusage) stays within a bound of a run over ordinary files.
+the process that ran it (measured there, with getrusage, and saved in the task's part) stays within a bound of a run over ordinary files.
 
 Tests inflate 128 MiB against ``max_record_bytes: 1 MiB`` (seconds); bench/record_bounds.py inflates 10 GB against
 the default 64 MiB.
@@ -28,9 +28,12 @@ import json, resource, sys
 from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan
 from jacorpus.pipelines.recipe import load_recipe
+from jacorpus.corpus.shards import task_peak_rss
 for recipe in sys.argv[1:]:
-    manifest = run_local(build_plan(load_recipe(recipe)), workers=1, progress=False)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    plan = build_plan(load_recipe(recipe))
+    manifest = run_local(plan, workers=1, progress=False)
+    # each task runs in a process of its own (pipelines/supervise.py), which records its peak in its part
+    peak = max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, *task_peak_rss(plan.output_dir).values()])
     print(json.dumps({"recipe": recipe, "peak_rss": peak, "manifest": manifest}), flush=True)
 """
 

@@ -111,3 +111,23 @@ output: {{dir: out}}
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["engine"] == "spark" and manifest["kept"] == 7
+
+
+def test_killed_python_worker_fails_the_job_naming_task_and_input(recipe, tmp_path, spark):
+    """A task whose Python worker is SIGKILLed on every attempt (a file that kills its worker): after Spark's retries
+    the job fails with the task, its input file and the cause named; a rerun without the kill completes."""
+    from jacorpus.pipelines.faults import KillWorker
+    from jacorpus.pipelines.spark import run_spark
+    from jacorpus.pipelines.supervise import WorkerDiedError
+
+    plan = build_plan(recipe, str(tmp_path / "spark"))
+    victim = plan.stages[0].steps[0].describe(1)
+    with pytest.raises(WorkerDiedError) as failure:
+        run_spark(plan, spark=spark, faults=KillWorker(frozenset({"stage0:1"})))
+    message = str(failure.value)
+    assert message.startswith(f"stage 0 task 1 (input {victim})") and "failed 3 times on Spark" in message
+    assert "Python worker died" in message
+    reference = run_local(build_plan(recipe, str(tmp_path / "local")), progress=False)
+    manifest = run_spark(build_plan(recipe, str(tmp_path / "spark")), spark=spark)
+    assert comparable(manifest) == comparable(reference)
+    assert [s["sha256"] for s in manifest["shards"]] == [s["sha256"] for s in reference["shards"]]
