@@ -124,6 +124,32 @@ def tokenizer_train(
         typer.echo(f"warning: {message}", err=True)
 
 
+@tokenizer_app.command("extend")
+def tokenizer_extend(
+    base: str = typer.Argument(..., help="Base tokenizer or model folder (e.g. the model continued pretraining starts from)."),
+    dictionary: Path = typer.Option(..., exists=True, help="`jacorpus dict build` folder (terms.tsv) or a term list."),
+    out: Path = typer.Option(..., help="Tokenizer folder to write (the base's tokens and ids, then the new terms)."),
+    corpus: Optional[list[str]] = typer.Option(None, help="Domain corpus: add only terms occurring --min-count times."),
+    min_count: int = typer.Option(2, help="Occurrences in --corpus a term needs."),
+    max_terms: Optional[int] = typer.Option(None, help="Add at most this many terms (seed terms first)."),
+    trust_remote_code: bool = typer.Option(False, "--trust-remote-code",
+                                           help="Run the base folder's own tokenizer code even if it is not jacorpus's."),
+) -> None:
+    """Add dictionary terms as new tokens to BASE's tokenizer, for continued pretraining with `init_from`."""
+    from jacorpus.tokenizers.extend import extend_tokenizer
+    from jacorpus.tokenizers.loading import TokenizerTrustError
+
+    try:
+        report = extend_tokenizer(base, str(dictionary), str(out), list(corpus or []), min_count, max_terms,
+                                  True if trust_remote_code else None)
+    except (TokenizerTrustError, FileNotFoundError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    skipped = "; ".join(f"{n} {why}" for why, n in report["skipped"].items()) or "none"
+    typer.echo(f"{report['base_size']} -> {report['size']} tokens ({report['added']} terms added; skipped: {skipped}) "
+               f"-> {out}")
+
+
 @tokenizer_app.command("eval")
 def tokenizer_eval(
     tokenizers: list[Path] = typer.Argument(..., exists=True, file_okay=False, help="Tokenizer folders."),
