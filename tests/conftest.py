@@ -47,6 +47,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# The server's port and the AWS_* variables are fixed when the session starts, before any test starts a long-lived
+# process: datatrove's forkserver, the supervised engine's forkserver and a Spark JVM keep the environment they were
+# started with, so variables set only when the first storage test runs would never reach their workers.
+S3_PORT = free_port()
+S3_ENV = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{S3_PORT}", "AWS_ACCESS_KEY_ID": S3_KEY_ID,
+          "AWS_SECRET_ACCESS_KEY": S3_SECRET, "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def pytest_configure(config) -> None:
+    os.environ.update(S3_ENV)
+
+
 class S3Server:
     """A moto S3 server in its own process. ``env`` holds the standard variables a client (and every process a
     test starts) reads: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY."""
@@ -56,8 +68,8 @@ class S3Server:
         import sys
         import time
 
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.port = S3_PORT
+        self.endpoint = S3_ENV["AWS_ENDPOINT_URL"]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -74,8 +86,7 @@ class S3Server:
                     self.stop()
                     raise RuntimeError("moto server did not start")
                 time.sleep(0.1)
-        self.env = {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": S3_KEY_ID,
-                    "AWS_SECRET_ACCESS_KEY": S3_SECRET, "AWS_DEFAULT_REGION": "us-east-1"}
+        self.env = dict(S3_ENV)
         self.buckets = 0
 
     def stop(self) -> None:
@@ -126,18 +137,12 @@ class S3Server:
 
 @pytest.fixture(scope="session")
 def s3_server():
-    """The session's S3 server; the AWS_* variables point every client of the session at it while it runs."""
+    """The session's S3 server, where the AWS_* variables set at the session's start point every client."""
     server = S3Server()
-    saved = {k: os.environ.get(k) for k in server.env}
-    os.environ.update(server.env)
+    os.environ.update(server.env)  # as pytest_configure set them; a test may have changed one
     try:
         yield server
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         server.stop()
 
 

@@ -52,6 +52,7 @@ def fingerprint(out: Path) -> tuple[dict, dict]:
     import hashlib
 
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest.pop("recipe_dir")  # where this run's recipe sits (a different tmp folder per run), not its output
     digests = {}
     for shard in manifest["shards"]:
         digests[shard["file"]] = hashlib.sha256((out / shard["file"]).read_bytes()).hexdigest()
