@@ -8,11 +8,7 @@ sentences seen so far (in reading order) says which ones a later document must l
 from __future__ import annotations
 
 import json
-import os
 import random
-import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import datasets
@@ -23,17 +19,9 @@ from jacorpus.pipelines.plan import build_plan
 from jacorpus.pipelines.recipe import parse_recipe
 from jacorpus.pipelines.slurm import SlurmOptions, submit_slurm
 from jacorpus.pipelines.spark import run_spark, spark_session
+from tests.pipelines.slurm_runner import fake_slurm, run_like_slurm
 
 SHORT = "はい。"  # below min_unit_chars: repeated everywhere, never removed
-FAKE_SBATCH = """#!/usr/bin/env bash
-n=$(ls "$SBATCH_LOG" | wc -l)
-id=$((1000 + n))
-mkdir -p "$SBATCH_LOG/$id"
-echo "Submitted batch job $id"
-"""
-FAKE_SCONTROL = """#!/usr/bin/env bash
-[ "$1 $2" = "show hostnames" ] && echo "$3"
-"""
 
 
 def neko_sentences(shared_data: Path) -> list[str]:
@@ -97,24 +85,11 @@ output: {dir: out, keep_dropped: true}
 
 
 def run_slurm(recipe, out: Path, tmp: Path, monkeypatch) -> dict:
-    bin_dir, log = tmp / "bin", tmp / "sbatch"
-    bin_dir.mkdir()
-    log.mkdir()
-    for name, body in (("sbatch", FAKE_SBATCH), ("scontrol", FAKE_SCONTROL)):
-        tool = bin_dir / name
-        tool.write_text(body)
-        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("SBATCH_LOG", str(log))
+    fake_slurm(tmp, monkeypatch)
     plan = build_plan(recipe, str(out))
     executors = submit_slurm(plan, SlurmOptions(partition="cpu"))
     assert len(executors) == 4  # stage 0, the global pass, stage 1, finalize
-    launcher = Path(sys.executable).parent / "launch_pickled_pipeline"
-    for executor in executors:  # in dependency order, each array task as Slurm would start it
-        for task in range(executor.world_size):
-            env = dict(os.environ, SLURM_ARRAY_TASK_ID=str(task), SLURM_NODELIST="localhost")
-            subprocess.run([str(launcher), executor.logging_dir.resolve_paths("executor.pik")], env=env, check=True,
-                           capture_output=True)
+    run_like_slurm(executors)
     return json.loads((out / "manifest.json").read_text())
 
 
