@@ -107,7 +107,7 @@ def tokenizer_train(
         if not found:
             raise
         typer.echo(f"error: {recipe}: vocab_size {found[1]} is below the {found[2]} characters SentencePiece must keep "
-                   f"at character_coverage {spec.character_coverage}; raise vocab_size or lower character_coverage",
+                   f"at character_coverage {spec.coverage()}; raise vocab_size or lower character_coverage",
                    err=True)
         raise typer.Exit(2)
     typer.echo(f"tokenizer {spec.name} ({spec.kind}): {summary['vocab_size']} tokens, "
