@@ -25,10 +25,26 @@ def temporary_path(path: str) -> str:
     return f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
 
 
+class DiskError(OSError):
+    """A write that failed (full disk, read-only folder), restated with the file it hit."""
+
+
 def disk_error(exc: OSError, what: str) -> OSError:
     """``exc`` (a full disk, a read-only folder) restated with the file it hit: ``what: No space left on device``."""
     reason = exc.strerror or str(exc)
-    return OSError(exc.errno, f"{what}: {reason}") if exc.errno is not None else OSError(f"{what}: {reason}")
+    return DiskError(exc.errno, f"{what}: {reason}") if exc.errno is not None else DiskError(f"{what}: {reason}")
+
+
+def first_disk_error(exc: BaseException) -> BaseException:
+    """The ``DiskError`` in ``exc``'s chain, else ``exc``: on a full disk, writes that follow the failed one (logs,
+    stats in the same folder) fail too, and their errors, which name no file, must not hide the first."""
+    seen, current = set(), exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DiskError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return exc
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 from datatrove.executor.local import LocalPipelineExecutor
 
 from jacorpus.foundation import storage
-from jacorpus.foundation.atomic_files import atomic_write_text
+from jacorpus.foundation.atomic_files import DiskError, atomic_write_text, first_disk_error
 
 # modules the forkserver imports once, so a task's process starts with them loaded (bench/task_processes.py: a
 # fraction of a second per task process, against ~3 s when each process imports datatrove's executor itself)
@@ -212,7 +212,13 @@ class SupervisedExecutor(LocalPipelineExecutor):
     def _run_quietly(self, rank: int) -> Any:
         # datatrove logs a task at INFO on stderr when its local_rank is 0, else errors only; its full log goes to
         # logging_dir either way, and the run's progress bar and error line say the rest
-        return self._run_for_rank(rank, local_rank=1)
+        try:
+            return self._run_for_rank(rank, local_rank=1)
+        except OSError as exc:
+            found = first_disk_error(exc)  # datatrove's log and stats writes into a full disk fail after the task
+            if found is exc:
+                raise
+            raise DiskError(*found.args) from None
 
 
 def spark_task_failure(exc: BaseException, describe: Callable[[int], str]) -> BaseException:

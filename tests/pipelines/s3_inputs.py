@@ -52,6 +52,6 @@ output: {{dir: "{out}", keep_dropped: true}}
 def comparable(manifest: dict, data: str) -> dict:
     """A manifest without what names the engine, the run's paths, versions and shard listing; input paths in error
     entries shown relative to the data folder (``data`` is its path or URL)."""
-    out = {k: v for k, v in manifest.items() if k not in ("engine", "versions", "shards", "dropped_shards", "recipe")}
+    out = {k: v for k, v in manifest.items() if k not in ("engine", "versions", "shards", "dropped_shards", "recipe", "recipe_dir")}
     out["errors"] = [dict(e, file=e["file"].replace(data.rstrip("/") + "/", "")) for e in manifest["errors"]]
     return out
