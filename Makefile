@@ -61,6 +61,7 @@ bench-record: $(STAMP)
 	$(BENCH_RECORD) bench/decontaminate.py
 	$(BENCH_RECORD) bench/perplexity.py
 	$(BENCH_RECORD) bench/quality_classifier.py
+	$(BENCH_RECORD) bench/quality_ceiling.py
 	$(BENCH_RECORD) bench/tokenizer_speed.py
 	$(BENCH_RECORD) bench/trainer.py
 	JACORPUS_BENCH_RESULTS=$(CURDIR)/bench/results $(BIN)/python bench/engines.py --out bench/results/engines.json  # all CPUs: it compares worker counts
