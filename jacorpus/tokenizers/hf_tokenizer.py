@@ -8,11 +8,12 @@ the built-in class, and why the built-in class alone is not enough:
 - ``sudachi_user.dic`` and ``sudachi_terms.dic`` in the tokenizer folder are loaded as Sudachi user dictionaries
   (the built-in class only takes an absolute config path, which breaks when the folder moves);
 - text is NFKC-normalized before added tokens (domain terms) are matched, the same normalization Sudachi sees;
-- SentencePiece runs on chunks (a Sudachi word with the particles, auxiliaries and suffixes after it), one call per
-  chunk, with a model trained without SentencePiece's dummy prefix: pieces never cross a chunk boundary and no
-  token is spent on the boundary itself. The built-in class gives every word its own ``▁``, a bare ``▁`` for
-  18-21% of all tokens, and decodes with a space between words; here a whitespace run of the text is one ``▁``
-  token and ``decode(encode(text))`` is the NFKC text with whitespace runs as one space, exactly;
+- SentencePiece runs on chunks (a Sudachi word with the space before it and the particles, auxiliaries, suffixes
+  and dependent verbs after it), one call per chunk, with a model trained without SentencePiece's dummy prefix:
+  pieces never cross a chunk boundary and no token is spent on the boundary itself. The built-in class gives every
+  word its own ``▁``, a bare ``▁`` for 18-21% of all tokens, and decodes with a space between words; here a
+  whitespace run of the text is the ``▁`` that starts the next piece, as on raw text, and ``decode(encode(text))``
+  is the NFKC text with whitespace runs as one space, exactly;
 - WordPiece falls back to bytes: where the built-in class turns a whole word into ``[UNK]`` because one character
   is not in the vocabulary (腟, 〈: 713 ``[UNK]`` in 200 IgakuQA questions), the word is cut greedily as WordPiece
   does and each character no piece covers becomes its UTF-8 byte tokens ``<0xE8>`` (when the vocabulary has them,
@@ -26,12 +27,11 @@ from typing import Any
 
 from transformers.models.bert_japanese.tokenization_bert_japanese import BertJapaneseTokenizer
 
-from .sudachi_split import SPACE, SudachiWordTokenizer, whitespace_normalized  # a sibling file in both places
+from .sudachi_split import SudachiWordTokenizer, whitespace_normalized  # a sibling file in both places
 
 # Sudachi user dictionaries this class loads from its folder: one given by the recipe (pretokenizer.user_dict) and
 # one compiled from the domain terms in the vocabulary (recipe key `dictionary`), which makes each of them a word
 USER_DICT_FILES = {"sudachi_user_dict": "sudachi_user.dic", "sudachi_terms_dict": "sudachi_terms.dic"}
-SPACE_PIECE = "\u2581"  # SentencePiece's whitespace mark: one token per whitespace run of the text
 BYTE_PIECE = "<0x{:02X}>"
 WORDPIECE_CACHE = 200_000  # distinct words remembered (about 50 MB at most)
 
@@ -134,16 +134,9 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
             return self._wordpieces(words)
         if self.subword_tokenizer_type != "sentencepiece":
             return super()._tokenize(text)
-        chunks = self.word_tokenizer.chunks(text)
         # one SentencePiece call for all chunks of the text (a batch in C++), none per chunk
-        encoded = iter(self.subword_tokenizer.sp_model.encode([c for c in chunks if c != SPACE], out_type=str))
-        pieces: list[str] = []
-        for chunk in chunks:
-            if chunk == SPACE:
-                pieces.append(SPACE_PIECE)
-            else:
-                pieces.extend(next(encoded))
-        return pieces
+        encoded = self.subword_tokenizer.sp_model.encode(self.word_tokenizer.chunks(text), out_type=str)
+        return [piece for pieces in encoded for piece in pieces]
 
     def _wordpieces(self, words: list[str]) -> list[str]:
         """WordPiece tokens of ``words``: each distinct word once (in Rust, batched), remembered for the next text
