@@ -23,6 +23,7 @@ the built-in class, and why the built-in class alone is not enough:
 from __future__ import annotations
 
 import unicodedata
+from itertools import chain, repeat
 from typing import Any
 
 from transformers.models.bert_japanese.tokenization_bert_japanese import BertJapaneseTokenizer
@@ -100,7 +101,9 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
         """WordPiece of the ``tokenizers`` library over the same vocabulary: the greedy longest-match-first of
         transformers' WordpieceTokenizer (100 characters at most per word) in Rust, without its Python loop per
         character: with it and the per-token id lookups, the class ran at 1.1x the built-in one, with this and the
-        word cache at 2.9x (bench/results/tokenizers_quick.md)."""
+        word cache at 2.9x; with the words split in C (``SudachiWords.split_words``), no second NFKC pass and the
+        flattening and id lookups in C (``chain``, ``map``) it does half the CPU work again
+        (bench/results/tokenizers_quick.md)."""
         model = self.__dict__.get("_rust_wordpiece")
         if model is None:
             from tokenizers import Tokenizer
@@ -123,15 +126,16 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
                 ids = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
             self.__dict__["_piece_ids"] = ids
         added = self._added_tokens_encoder
+        if any(ids.get(t) != i for t, i in added.items()):  # added tokens win over vocabulary entries
+            ids = self.__dict__["_piece_ids"] = {**ids, **added}
         unk = self._convert_token_to_id(str(self.unk_token))
-        return [added[t] if t in added else ids.get(t, unk) for t in tokens]
+        return list(map(ids.get, tokens, repeat(unk)))
 
     def _tokenize(self, text: str) -> list[str]:
         if self.subword_tokenizer_type == "wordpiece":
-            # as transformers' WordpieceTokenizer, a Sudachi word holding spaces is split at them first
-            words = [w for word in self.word_tokenizer.tokenize(text, never_split=self.all_special_tokens)
-                     for w in word.split()]
-            return self._wordpieces(words)
+            # as transformers' WordpieceTokenizer, a Sudachi word holding spaces is split at them first; the text is
+            # NFKC already (prepare_for_tokenization), so the word tokenizer does not normalize it again
+            return self._wordpieces(self.word_tokenizer.sudachi.split_words(text))
         if self.subword_tokenizer_type != "sentencepiece":
             return super()._tokenize(text)
         # one SentencePiece call for all chunks of the text (a batch in C++), none per chunk
@@ -142,18 +146,19 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
         """WordPiece tokens of ``words``: each distinct word once (in Rust, batched), remembered for the next text
         (word frequencies are Zipfian: most words were seen before); an unknown word falls back to bytes."""
         cache = self.__dict__.setdefault("_wordpiece_cache", {})
-        missing = [w for w in dict.fromkeys(words) if w not in cache]
+        missing = list(set(words).difference(cache))
+        if len(cache) + len(missing) > WORDPIECE_CACHE:
+            cache.clear()  # then every word of this text is missing
+            missing = list(set(words))
         if missing:
             encoding = self._wordpiece_model().encode(missing, is_pretokenized=True, add_special_tokens=False)
             split: list[list[str]] = [[] for _ in missing]
             for token, index in zip(encoding.tokens, encoding.word_ids):
                 split[index].append(token)
             fallback, unk = BYTE_PIECE.format(0) in self.vocab, str(self.unk_token)
-            if len(cache) + len(missing) > WORDPIECE_CACHE:
-                cache.clear()
             for word, pieces in zip(missing, split):
                 cache[word] = self._wordpiece(word) if fallback and pieces == [unk] else pieces
-        return [piece for word in words for piece in cache[word]]
+        return list(chain.from_iterable(map(cache.__getitem__, words)))
 
     def _wordpiece(self, word: str) -> list[str]:
         pieces = self.subword_tokenizer.tokenize(word)
