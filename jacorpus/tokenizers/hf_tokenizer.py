@@ -101,9 +101,10 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
         """WordPiece of the ``tokenizers`` library over the same vocabulary: the greedy longest-match-first of
         transformers' WordpieceTokenizer (100 characters at most per word) in Rust, without its Python loop per
         character: with it and the per-token id lookups, the class ran at 1.1x the built-in one, with this and the
-        word cache at 2.9x; with the words split in C (``SudachiWords.split_words``), no second NFKC pass and the
-        flattening and id lookups in C (``chain``, ``map``) it does half the CPU work again
-        (bench/results/tokenizers_quick.md)."""
+        word cache at 2.9x (wall time on a loaded machine). Per CPU-second, with the words split in C
+        (``SudachiWords.split_words``), no second NFKC pass and the flattening and id lookups in C (``chain``,
+        ``map``): 1.85x against 1.6x before, in one run with a warm word cache (bench/results/tokenizers_quick.md:
+        1.71x). Sudachi itself is about two thirds of what is left."""
         model = self.__dict__.get("_rust_wordpiece")
         if model is None:
             from tokenizers import Tokenizer
