@@ -11,7 +11,9 @@ pages, in that order (1.14M characters).
    plus long-text cutting, user dictionaries, byte fallback, WordPiece in Rust with a word cache; its ids are checked
    equal to builtin's wherever builtin has no [UNK]); `sudachi_sentencepiece` = SentencePiece over Sudachi chunks
    (the same class); `sentencepiece` and `char` = our fast exports (TOKENIZERS_PARALLELISM=false: one thread, like
-   the others). Best of 3 runs of one batch call; ratios against builtin.
+   the others). Characters per CPU-second (process time: a loaded machine slows the wall clock, not the work),
+   best of 3 runs of one batch call, the tokenizers taking turns; ratios against builtin. The load average at the
+   start and end is recorded.
 2. training time (seconds, wall) of a SentencePiece (unigram) and a WordPiece (Sudachi C) tokenizer, vocabulary 8000,
    on the first N characters of the text for growing N.
 Writes the JSON and a short .md next to it; the last line printed is the JSON.
@@ -84,15 +86,19 @@ def train(kind: str, text: Path, out: Path, vocab: int) -> float:
 KINDS = ("wordpiece", "sentencepiece", "sudachi_sentencepiece", "char")
 
 
-def best_rate(tokenizer, texts: list[str], runs: int = 3) -> float:
+def cpu_rates(tokenizers: dict, texts: list[str], runs: int = 3) -> dict[str, float]:
+    """Characters per CPU-second of each tokenizer (one batch call, best of ``runs``), the tokenizers taking turns
+    run by run so that a change of machine load falls on all of them alike."""
     chars = sum(map(len, texts))
-    tokenizer(texts[:5], add_special_tokens=False, verbose=False)  # warm-up
-    best = float("inf")
+    for tokenizer in tokenizers.values():
+        tokenizer(texts[:5], add_special_tokens=False, verbose=False)  # warm-up
+    best = dict.fromkeys(tokenizers, float("inf"))
     for _ in range(runs):
-        started = time.perf_counter()
-        tokenizer(texts, add_special_tokens=False, verbose=False)
-        best = min(best, time.perf_counter() - started)
-    return chars / best
+        for name, tokenizer in tokenizers.items():
+            started = time.process_time()
+            tokenizer(texts, add_special_tokens=False, verbose=False)
+            best[name] = min(best[name], time.process_time() - started)
+    return {name: chars / seconds for name, seconds in best.items()}
 
 
 def throughput(docs: list[str], work: Path, quick: bool) -> dict:
@@ -115,8 +121,7 @@ def throughput(docs: list[str], work: Path, quick: bool) -> dict:
     with_unk = [i for i, ids in enumerate(theirs) if builtin.unk_token_id in ids]
     same = all(ids == ours["wordpiece"](d, add_special_tokens=False, verbose=False)["input_ids"]
                for i, (ids, d) in enumerate(zip(theirs, sample)) if i not in with_unk)
-    rates = {"builtin_bert_japanese_sudachi": best_rate(builtin, sample)}
-    rates.update({kind: best_rate(tok, sample) for kind, tok in ours.items()})
+    rates = cpu_rates({"builtin_bert_japanese_sudachi": builtin, **ours}, sample)
     base = rates["builtin_bert_japanese_sudachi"]
     return {
         "documents": len(sample), "characters": sum(map(len, sample)), "wordpiece_ids_equal_builtin": same,
@@ -139,8 +144,9 @@ def training_time(docs: list[str], work: Path, quick: bool) -> list[dict]:
 def markdown(result: dict) -> str:
     t = result["throughput"]
     lines = ["# Tokenizer bench", "", f"`bench/tokenizer_speed.py{' --quick' if result['quick'] else ''}`, "
-             f"{t['documents']} documents, {t['characters']} characters (MedTxt-CR, neko.txt, CC-ja), one process.", "",
-             "| tokenizer | chars/s | vs BertJapaneseTokenizer+Sudachi |", "|---|---:|---:|"]
+             f"{t['documents']} documents, {t['characters']} characters (MedTxt-CR, neko.txt, CC-ja), one process, "
+             "characters per CPU-second (best of 3, the tokenizers taking turns).", "",
+             "| tokenizer | chars/CPU-s | vs BertJapaneseTokenizer+Sudachi |", "|---|---:|---:|"]
     for name, rate in t["chars_per_second"].items():
         lines.append(f"| {name} | {rate:,} | {t['ratio_vs_builtin'][name]}x |")
     same = t["wordpiece_ids_equal_builtin"]
@@ -148,6 +154,10 @@ def markdown(result: dict) -> str:
               f"{same} ({t['documents_with_unk_in_builtin']} documents with [UNK] there: ours gives byte tokens).",
               "", "| training characters | SentencePiece s | WordPiece (Sudachi) s |", "|---:|---:|---:|"]
     lines += [f"| {r['characters']:,} | {r['sentencepiece']} | {r['wordpiece']} |" for r in result["training_seconds"]]
+    load = result.get("load_average_1min")
+    if load:
+        lines += ["", f"Machine load (1-minute load average, {load['cpus']} CPUs): {load['start']} at the start, "
+                  f"{load['end']} at the end."]
     return "\n".join(lines) + "\n"
 
 
@@ -158,10 +168,13 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     docs = documents()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
         work = Path(tmp)
         result = {"quick": args.quick, "throughput": throughput(docs, work, args.quick),
-                  "training_seconds": training_time(docs, work, args.quick)}
+                  "training_seconds": training_time(docs, work, args.quick),
+                  "load_average_1min": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2),
+                                        "cpus": os.cpu_count()}}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -8,11 +8,12 @@ the built-in class, and why the built-in class alone is not enough:
 - ``sudachi_user.dic`` and ``sudachi_terms.dic`` in the tokenizer folder are loaded as Sudachi user dictionaries
   (the built-in class only takes an absolute config path, which breaks when the folder moves);
 - text is NFKC-normalized before added tokens (domain terms) are matched, the same normalization Sudachi sees;
-- SentencePiece runs on chunks (a Sudachi word with the particles, auxiliaries and suffixes after it), one call per
-  chunk, with a model trained without SentencePiece's dummy prefix: pieces never cross a chunk boundary and no
-  token is spent on the boundary itself. The built-in class gives every word its own ``▁``, a bare ``▁`` for
-  18-21% of all tokens, and decodes with a space between words; here a whitespace run of the text is one ``▁``
-  token and ``decode(encode(text))`` is the NFKC text with whitespace runs as one space, exactly;
+- SentencePiece runs on chunks (a Sudachi word with the space before it and the particles, auxiliaries, suffixes
+  and dependent verbs after it), one call per chunk, with a model trained without SentencePiece's dummy prefix:
+  pieces never cross a chunk boundary and no token is spent on the boundary itself. The built-in class gives every
+  word its own ``▁``, a bare ``▁`` for 18-21% of all tokens, and decodes with a space between words; here a
+  whitespace run of the text is the ``▁`` that starts the next piece, as on raw text, and ``decode(encode(text))``
+  is the NFKC text with whitespace runs as one space, exactly;
 - WordPiece falls back to bytes: where the built-in class turns a whole word into ``[UNK]`` because one character
   is not in the vocabulary (腟, 〈: 713 ``[UNK]`` in 200 IgakuQA questions), the word is cut greedily as WordPiece
   does and each character no piece covers becomes its UTF-8 byte tokens ``<0xE8>`` (when the vocabulary has them,
@@ -22,16 +23,16 @@ the built-in class, and why the built-in class alone is not enough:
 from __future__ import annotations
 
 import unicodedata
+from itertools import chain, repeat
 from typing import Any
 
 from transformers.models.bert_japanese.tokenization_bert_japanese import BertJapaneseTokenizer
 
-from .sudachi_split import SPACE, SudachiWordTokenizer, whitespace_normalized  # a sibling file in both places
+from .sudachi_split import SudachiWordTokenizer, whitespace_normalized  # a sibling file in both places
 
 # Sudachi user dictionaries this class loads from its folder: one given by the recipe (pretokenizer.user_dict) and
 # one compiled from the domain terms in the vocabulary (recipe key `dictionary`), which makes each of them a word
 USER_DICT_FILES = {"sudachi_user_dict": "sudachi_user.dic", "sudachi_terms_dict": "sudachi_terms.dic"}
-SPACE_PIECE = "\u2581"  # SentencePiece's whitespace mark: one token per whitespace run of the text
 BYTE_PIECE = "<0x{:02X}>"
 WORDPIECE_CACHE = 200_000  # distinct words remembered (about 50 MB at most)
 
@@ -100,7 +101,10 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
         """WordPiece of the ``tokenizers`` library over the same vocabulary: the greedy longest-match-first of
         transformers' WordpieceTokenizer (100 characters at most per word) in Rust, without its Python loop per
         character: with it and the per-token id lookups, the class ran at 1.1x the built-in one, with this and the
-        word cache at 2.9x (bench/results/tokenizers_quick.md)."""
+        word cache at 2.9x (wall time on a loaded machine). Per CPU-second, with the words split in C
+        (``SudachiWords.split_words``), no second NFKC pass and the flattening and id lookups in C (``chain``,
+        ``map``): 1.85x against 1.6x before, in one run with a warm word cache (bench/results/tokenizers_quick.md:
+        1.71x). Sudachi itself is about two thirds of what is left."""
         model = self.__dict__.get("_rust_wordpiece")
         if model is None:
             from tokenizers import Tokenizer
@@ -123,44 +127,39 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
                 ids = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
             self.__dict__["_piece_ids"] = ids
         added = self._added_tokens_encoder
+        if any(ids.get(t) != i for t, i in added.items()):  # added tokens win over vocabulary entries
+            ids = self.__dict__["_piece_ids"] = {**ids, **added}
         unk = self._convert_token_to_id(str(self.unk_token))
-        return [added[t] if t in added else ids.get(t, unk) for t in tokens]
+        return list(map(ids.get, tokens, repeat(unk)))
 
     def _tokenize(self, text: str) -> list[str]:
         if self.subword_tokenizer_type == "wordpiece":
-            # as transformers' WordpieceTokenizer, a Sudachi word holding spaces is split at them first
-            words = [w for word in self.word_tokenizer.tokenize(text, never_split=self.all_special_tokens)
-                     for w in word.split()]
-            return self._wordpieces(words)
+            # as transformers' WordpieceTokenizer, a Sudachi word holding spaces is split at them first; the text is
+            # NFKC already (prepare_for_tokenization), so the word tokenizer does not normalize it again
+            return self._wordpieces(self.word_tokenizer.sudachi.split_words(text))
         if self.subword_tokenizer_type != "sentencepiece":
             return super()._tokenize(text)
-        chunks = self.word_tokenizer.chunks(text)
         # one SentencePiece call for all chunks of the text (a batch in C++), none per chunk
-        encoded = iter(self.subword_tokenizer.sp_model.encode([c for c in chunks if c != SPACE], out_type=str))
-        pieces: list[str] = []
-        for chunk in chunks:
-            if chunk == SPACE:
-                pieces.append(SPACE_PIECE)
-            else:
-                pieces.extend(next(encoded))
-        return pieces
+        encoded = self.subword_tokenizer.sp_model.encode(self.word_tokenizer.chunks(text), out_type=str)
+        return [piece for pieces in encoded for piece in pieces]
 
     def _wordpieces(self, words: list[str]) -> list[str]:
         """WordPiece tokens of ``words``: each distinct word once (in Rust, batched), remembered for the next text
         (word frequencies are Zipfian: most words were seen before); an unknown word falls back to bytes."""
         cache = self.__dict__.setdefault("_wordpiece_cache", {})
-        missing = [w for w in dict.fromkeys(words) if w not in cache]
+        missing = list(set(words).difference(cache))
+        if len(cache) + len(missing) > WORDPIECE_CACHE:
+            cache.clear()  # then every word of this text is missing
+            missing = list(set(words))
         if missing:
             encoding = self._wordpiece_model().encode(missing, is_pretokenized=True, add_special_tokens=False)
             split: list[list[str]] = [[] for _ in missing]
             for token, index in zip(encoding.tokens, encoding.word_ids):
                 split[index].append(token)
             fallback, unk = BYTE_PIECE.format(0) in self.vocab, str(self.unk_token)
-            if len(cache) + len(missing) > WORDPIECE_CACHE:
-                cache.clear()
             for word, pieces in zip(missing, split):
                 cache[word] = self._wordpiece(word) if fallback and pieces == [unk] else pieces
-        return [piece for word in words for piece in cache[word]]
+        return list(chain.from_iterable(map(cache.__getitem__, words)))
 
     def _wordpiece(self, word: str) -> list[str]:
         pieces = self.subword_tokenizer.tokenize(word)

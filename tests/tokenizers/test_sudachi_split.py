@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jacorpus.tokenizers.sudachi_split import SUDACHI_MAX_BYTES, SudachiWords, split_for_sudachi
+from jacorpus.tokenizers.sudachi_split import SUDACHI_MAX_BYTES, SudachiWords, chunks, split_for_sudachi
 
 
 def test_pieces_rebuild_the_text_and_fit_the_limit(medtxt):
@@ -72,3 +72,13 @@ def test_the_copy_in_a_tokenizer_folder_works_without_jacorpus(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=str(tmp_path)), check=True)
     assert out.stdout.strip() == "remote.sudachi_chunks"
+
+
+def test_chunks_join_function_words_to_the_word_before_and_a_space_to_the_word_after():
+    """Chunks, the units SentencePiece over Sudachi encodes one by one (issue 15): particles, auxiliaries, suffixes
+    and dependent verbs/adjectives (で|ある, さ|れ|た) join the chunk before them, a space the word after it."""
+    text = "日本語である(にほんご)と言われることが多い。 使用された第二次世界大戦によって"
+    got = chunks(SudachiWords("C"), text)
+    assert got == ["日本語である", "(", "にほんご", ")と", "言われる", "ことが", "多い", "。", " 使用された", "第",
+                   "二次", "世界", "大戦に", "よって"]
+    assert "".join(got) == text

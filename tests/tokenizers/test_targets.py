@@ -113,7 +113,7 @@ def test_seed_terms_are_single_tokens_in_running_text(roomy_tokenizers, dict_bui
 
 
 def test_sudachi_sentencepiece_spends_no_token_on_word_boundaries(tokenizers, heldout_medical):
-    """On held-out text: bare ▁ only for the text's own whitespace (< 1% beyond it), tokens per character within
+    """On held-out text: bare ▁ only for the text's own whitespace (none beyond it), tokens per character within
     1.05x of SentencePiece on raw text with the same vocabulary and dictionary, exact round trip."""
     sudachi, raw = (load_tokenizer(str(tokenizers[n])) for n in ["sp_sudachi_dict", "sp_dict"])
     chars = sum(map(len, heldout_medical))
@@ -127,8 +127,9 @@ def test_sudachi_sentencepiece_spends_no_token_on_word_boundaries(tokenizers, he
             counts[name + "_bare"] += tokens.count("▁")
             counts[name + "_exact"] += tok.decode(ids) == expected
         counts["spaces"] += expected.count(" ")
-    assert counts["sudachi_bare"] == counts["spaces"]  # one ▁ per whitespace run, none per word
-    assert (counts["sudachi_bare"] - counts["spaces"]) / counts["sudachi"] < 0.01
+    # a whitespace run is the ▁ that starts the next piece (bare only before a dictionary term or a rare
+    # character), never a ▁ per word
+    assert counts["sudachi_bare"] <= counts["spaces"]
     assert counts["sudachi"] / chars <= 1.05 * counts["raw"] / chars, (counts["sudachi"], counts["raw"])
     assert counts["sudachi_exact"] == counts["raw_exact"] == len(heldout_medical)
 
