@@ -43,10 +43,11 @@ def plan_splits(recipe: Recipe, sources: list[Source]) -> list[Split]:
         target = recipe.sources[i].split_bytes or recipe.split_bytes
         rule = source.record_rule()
         index_option = getattr(source.options, "index", None)
-        named = os.path.join(recipe.base_dir, index_option) if index_option else None
-        if named and not os.path.isfile(named):
+        named = storage.resolve(index_option, recipe.base_dir) if index_option else None
+        if named and not (storage.exists(named) and storage.info(named)["type"] == "file"):
+            shown = named if storage.is_url(named) else os.path.normpath(named)
             raise RecipeError(f"sources[{i}] ({source.source_name}): index {index_option} does not exist "
-                              f"(looked for {os.path.normpath(named)})")
+                              f"(looked for {shown})")
         for n, path in enumerate(source.files()):
             index = named or beside_index(path)
             for split in plan_file(i, path, rule, target, f"s{i}-f{n}", index):

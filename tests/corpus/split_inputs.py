@@ -6,6 +6,12 @@ from __future__ import annotations
 import bz2
 import re
 
+from jacorpus.corpus.ledger import Ledger
+from jacorpus.corpus.sources.splits import prepare, read_split
+from jacorpus.corpus.steps import TaskContext
+from jacorpus.pipelines.plan import build_sources, plan_splits
+from jacorpus.pipelines.recipe import parse_recipe
+
 
 def cc100_layout(neko: bytes) -> bytes:
     """Paragraph lines of the novel grouped into documents of 1-6 lines; every 7th separator is full-width spaces."""
@@ -49,3 +55,28 @@ def multi_block_xz(data: bytes, path, block: int) -> None:
         for start in range(0, len(data), block):
             fh.write(data[start : start + block])
             fh.change_block()
+
+
+def documents(source, splits, work):
+    ledger = Ledger(0)
+    source.bind(TaskContext(0, 1, ledger, None, None, None, None))
+    docs = []
+    for split in splits:
+        prepare(split, str(work))
+    for split in splits:
+        docs.extend((doc.id, doc.metadata["origin"], doc.text) for doc in read_split(source, split, str(work)))
+    return docs, ledger.to_dict()
+
+
+def read_both(folder, source_yaml, split_bytes, tmp_path):
+    recipe = parse_recipe(f"name: t\nsplit_bytes: {split_bytes}\nsources: [{source_yaml}]\noutput: {{dir: out}}\n",
+                          "t.yaml", str(folder))
+    source = build_sources(recipe)[0]
+    splits = plan_splits(recipe, [source])
+    reference_recipe = parse_recipe(f"name: t\nsources: [{source_yaml}]\noutput: {{dir: out}}\n", "t.yaml", str(folder))
+    reference = build_sources(reference_recipe)[0]
+    whole = plan_splits(reference_recipe, [reference])
+    assert all(s.whole for s in whole)
+    got, ledger = documents(source, splits, tmp_path / f"work-{split_bytes}")
+    expected, expected_ledger = documents(reference, whole, tmp_path / "work-whole")
+    return splits, got, expected, ledger, expected_ledger

@@ -28,7 +28,7 @@ from jacorpus.corpus.sources.splits import prepare, read_split
 from jacorpus.corpus.steps import TaskContext
 from jacorpus.pipelines.plan import build_sources, plan_splits
 from jacorpus.pipelines.recipe import parse_recipe
-from tests.corpus.split_inputs import cc100_layout, multi_block_xz, multistream_dump
+from tests.corpus.split_inputs import cc100_layout, documents, multi_block_xz, multistream_dump, read_both
 
 
 @pytest.fixture(scope="module")
@@ -64,31 +64,6 @@ def inputs(tmp_path_factory, shared_data):
         for a, b in zip(records, records[1:] + [len(raw)]):
             fh.write(gzip.compress(raw[a:b], mtime=0))
     return d
-
-
-def documents(source, splits, work):
-    ledger = Ledger(0)
-    source.bind(TaskContext(0, 1, ledger, None, None, None, None))
-    docs = []
-    for split in splits:
-        prepare(split, str(work))
-    for split in splits:
-        docs.extend((doc.id, doc.metadata["origin"], doc.text) for doc in read_split(source, split, str(work)))
-    return docs, ledger.to_dict()
-
-
-def read_both(folder, source_yaml, split_bytes, tmp_path):
-    recipe = parse_recipe(f"name: t\nsplit_bytes: {split_bytes}\nsources: [{source_yaml}]\noutput: {{dir: out}}\n",
-                          "t.yaml", str(folder))
-    source = build_sources(recipe)[0]
-    splits = plan_splits(recipe, [source])
-    reference_recipe = parse_recipe(f"name: t\nsources: [{source_yaml}]\noutput: {{dir: out}}\n", "t.yaml", str(folder))
-    reference = build_sources(reference_recipe)[0]
-    whole = plan_splits(reference_recipe, [reference])
-    assert all(s.whole for s in whole)
-    got, ledger = documents(source, splits, tmp_path / f"work-{split_bytes}")
-    expected, expected_ledger = documents(reference, whole, tmp_path / "work-whole")
-    return splits, got, expected, ledger, expected_ledger
 
 
 CASES = [

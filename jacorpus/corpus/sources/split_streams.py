@@ -38,7 +38,9 @@ class BoundedFile(io.RawIOBase):
     """Bytes ``[start, stop)`` of a file (``stop`` None: to its end)."""
 
     def __init__(self, path: str, start: int, stop: int | None = None) -> None:
-        self.fh = open(path, "rb")
+        from jacorpus.foundation import storage
+
+        self.fh = storage.open(path, "rb")  # a path or a URL (ranged requests)
         self.fh.seek(start)
         self.left = None if stop is None else max(0, stop - start)
 
@@ -100,9 +102,9 @@ def open_from(split: Any,  # a splits.Split
         if split.container == "plain":
             return BoundedFile(split.path, anchor)
         if split.container == "xz":
-            import xz
+            from jacorpus.corpus.sources.splits import open_xz
 
-            fh = xz.open(split.path, "rb")
+            fh = open_xz(split.path)
         else:
             import indexed_zstd
 
@@ -118,6 +120,10 @@ def open_from(split: Any,  # a splits.Split
         import gzip
 
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if split.container == "zst":  # frames of an object (members): see splits.inspect_file
+        from jacorpus.corpus.sources.compression import ZstdFrameReader
+
+        return io.BufferedReader(ZstdFrameReader(raw), buffer_size=CHUNK)  # type: ignore[return-value]
     return bz2.BZ2File(raw, "rb")  # type: ignore[return-value]
 
 

@@ -36,6 +36,7 @@ from typing import Any, BinaryIO, Iterator
 from jacorpus.corpus.sources.split_streams import (
     CHUNK, VERSION_LINE, AlignedStream, ReadAdapter, SplitInfo, blank_line, is_page_line, open_from,
 )
+from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_write_text
 
 RATIO = 4  # assumed decompressed/compressed ratio for members/cut: turns split_bytes into compressed spacing
@@ -43,6 +44,7 @@ PROBE_BYTES = 4 << 20  # compressed bytes read to tell a multi-member .gz / mult
 VERIFY_BYTES = 1 << 20  # compressed bytes decoded to accept a member/stream start found by its magic
 SCAN_BYTES = 64 << 20  # how far past a nominal offset the next member/stream start is searched
 GZIP_MAGIC = b"\x1f\x8b\x08"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 BZ2_MAGIC = re.compile(rb"BZh[1-9]1AY&SY")
 
 
@@ -85,7 +87,11 @@ def plan_file(source: int, path: str, rule: str | None, split_bytes: int, file_k
     """The splits of one file; ``first_rank`` is set by the caller. A file whose container cannot be inspected
     (truncated, corrupt, not what its name says) is read whole, and its reader reports the fault as it does today."""
     whole = [Split(source, path, "whole", file_key=file_key, container=container_of(path))]
-    if rule is None or not os.path.isfile(path):
+    try:
+        is_file = rule is not None and storage.info(path)["type"] == "file"  # a path or a URL (s3://...)
+    except OSError:
+        is_file = False
+    if not is_file:
         return whole
     try:
         return inspect_file(source, path, rule, split_bytes, file_key, wiki_index) or whole
@@ -96,7 +102,7 @@ def plan_file(source: int, path: str, rule: str | None, split_bytes: int, file_k
 def inspect_file(source: int, path: str, rule: str, split_bytes: int, file_key: str,
                  wiki_index: str | None) -> list[Split] | None:
     whole = None
-    size = os.path.getsize(path)
+    size = storage.size(path)
     kind = container_of(path)
     anchors: list[int]
     method = "seek"
@@ -105,6 +111,16 @@ def inspect_file(source: int, path: str, rule: str, split_bytes: int, file_key: 
             return whole
         n = math.ceil(size / split_bytes)
         anchors = [size * k // n for k in range(n)]
+    elif kind == "zst" and storage.is_url(path):
+        # indexed_zstd seeks only in local files (it takes a path or a descriptor, not a file object): an object's
+        # frames are found like gzip members, at their magic number, verified by decoding
+        if size * RATIO <= split_bytes:
+            return whole
+        if several_members(path, kind):
+            n = math.ceil(size * RATIO / split_bytes)
+            anchors, method = [size * k // n for k in range(n)], "members"
+        else:
+            anchors, method = list(range(math.ceil(estimated_size(path, kind, size) / split_bytes))), "cut"
     elif kind in ("xz", "zst"):
         total, bounds = frame_boundaries(path, kind)
         if total <= split_bytes:
@@ -146,7 +162,7 @@ def frame_boundaries(path: str, kind: str) -> tuple[int, list[int]]:
     if kind == "xz":
         import xz
 
-        with xz.open(path, "rb") as fh:
+        with open_xz(path) as fh:
             total = fh.seek(0, io.SEEK_END)
             return total, sorted({b for b in fh.block_boundaries if b < total})
     import indexed_zstd
@@ -161,15 +177,15 @@ def frame_boundaries(path: str, kind: str) -> tuple[int, list[int]]:
 
 def several_members(path: str, kind: str) -> bool:
     """Whether the first gzip member / bz2 stream ends within the first ``PROBE_BYTES`` with more data after it."""
-    decoder: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if kind == "gz" else bz2.BZ2Decompressor()
-    with open(path, "rb") as fh:
+    decoder = member_decoder(kind)
+    with storage.open(path, "rb") as fh:
         data = fh.read(PROBE_BYTES)
         more = bool(fh.read(1))
     try:
         while data and not decoder.eof:
             step, data = data[:CHUNK], data[CHUNK:]
             decoder.decompress(step, 1 << 24) if kind == "bz2" else decoder.decompress(step)
-    except (OSError, zlib.error, EOFError, ValueError):
+    except Exception:  # noqa: BLE001 - zlib.error, OSError, EOFError, ValueError, zstandard.ZstdError
         return False
     return decoder.eof and (bool(decoder.unused_data) or bool(data) or more)
 
@@ -177,6 +193,12 @@ def several_members(path: str, kind: str) -> bool:
 def estimated_size(path: str, kind: str, size: int) -> int:
     """Decompressed size of a single-stream file: ``RATIO`` times its size (gzip's ISIZE field is the size modulo
     4 GiB, and garbage in a truncated file: not trusted), a zstd frame's declared size."""
+    if kind == "zst" and storage.is_url(path):
+        import zstandard
+
+        with storage.open(path, "rb") as fh:
+            declared = zstandard.frame_content_size(fh.read(18))
+        return declared if declared > 0 else size * RATIO
     if kind == "zst":
         return frame_boundaries(path, "zst")[0]
     return size * RATIO
@@ -185,7 +207,8 @@ def estimated_size(path: str, kind: str, size: int) -> int:
 def index_offsets(path: str) -> list[int]:
     """Stream offsets of a Wikipedia multistream dump from its ``-index.txt.bz2`` (lines ``offset:pageid:title``)."""
     offsets: set[int] = set()
-    with bz2.open(path, "rb") if path.endswith(".bz2") else open(path, "rb") as fh:
+    raw = storage.open(path, "rb")
+    with raw, (bz2.open(raw, "rb") if path.endswith(".bz2") else raw) as fh:
         for line in fh:
             head = line.split(b":", 1)[0]
             if head.isdigit():
@@ -198,7 +221,7 @@ def beside_index(path: str) -> str | None:
     if "multistream.xml.bz2" not in os.path.basename(path):
         return None
     candidate = path.replace("multistream.xml.bz2", "multistream-index.txt.bz2")
-    return candidate if os.path.isfile(candidate) else None
+    return candidate if storage.exists(candidate) else None
 
 
 # -- member / stream starts (split stage) ---------------------------------------------------------------------
@@ -206,8 +229,8 @@ def verified_start(path: str, kind: str, nominal: int) -> int:
     """First real gzip member / bz2 stream start at or after ``nominal`` (the file size when there is none)."""
     if nominal == 0:
         return 0
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
+    size = storage.size(path)
+    with storage.open(path, "rb") as fh:
         position = nominal
         while position < size and position - nominal < SCAN_BYTES:
             fh.seek(position)
@@ -215,7 +238,7 @@ def verified_start(path: str, kind: str, nominal: int) -> int:
             if not window:
                 break
             candidates = ([m.start() for m in BZ2_MAGIC.finditer(window)] if kind == "bz2"
-                          else find_all(window, GZIP_MAGIC))
+                          else find_all(window, ZSTD_MAGIC if kind == "zst" else GZIP_MAGIC))
             for hit in candidates:
                 if hit < CHUNK or len(window) < CHUNK + 16:  # later hits are looked at in the next window
                     if decodes_from(fh, position + hit, kind):
@@ -236,12 +259,33 @@ def decodes_from(fh: BinaryIO, at: int, kind: str) -> bool:
     """A member/stream really starts at ``at``: up to ``VERIFY_BYTES`` of it decode (with its CRC when it ends)."""
     fh.seek(at)
     data = fh.read(VERIFY_BYTES)
-    decoder: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if kind == "gz" else bz2.BZ2Decompressor()
+    decoder = member_decoder(kind)
     try:
-        out = decoder.decompress(data, 1 << 24) if kind == "bz2" else decoder.decompress(data, 1 << 24)
-    except (OSError, zlib.error, EOFError, ValueError):
+        out = decoder.decompress(data) if kind == "zst" else decoder.decompress(data, 1 << 24)
+    except Exception:  # noqa: BLE001 - zlib.error, OSError, EOFError, ValueError, zstandard.ZstdError
         return False
     return bool(out) or decoder.eof
+
+
+def member_decoder(kind: str) -> Any:
+    """An incremental decoder of one gzip member / bz2 stream / zstd frame."""
+    if kind == "gz":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if kind == "zst":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj()
+    return bz2.BZ2Decompressor()
+
+
+def open_xz(path: str) -> Any:
+    """A seekable python-xz file (it takes a file object: a URL is read with ranged requests)."""
+    import xz
+
+    from jacorpus.corpus.sources.compression import closing_both
+
+    raw = storage.open(path, "rb")
+    return closing_both(xz.open(raw, "rb"), raw)
 
 
 # -- opening a split's stream -----------------------------------------------------------------------------------
@@ -284,7 +328,7 @@ def count_split(split: Split) -> dict[str, Any]:
         length = None
         stream = open_from(split, anchor, stop, resync=split.rule == "warc")
     info = {"anchor": anchor, "stop": stop, "bytes": 0, "lines": 0, "ends_line": True, "error": None}
-    if split.method in ("members", "index") and (anchor >= os.path.getsize(split.path)
+    if split.method in ("members", "index") and (anchor >= storage.size(split.path)
                                                  or (stop is not None and anchor >= stop)):
         return info  # no member/stream starts in this split's share: the split before reads through it
     try:
@@ -389,7 +433,7 @@ def last_boundary(part: str, rule: str) -> int:
 def estimated_total(split: Split) -> int:
     if split.container == "xz":
         return frame_boundaries(split.path, "xz")[0]
-    return estimated_size(split.path, split.container, os.path.getsize(split.path))
+    return estimated_size(split.path, split.container, storage.size(split.path))
 
 
 # -- a split as a stream: counts of the ranges before it, aligned to record boundaries ----------------------------
@@ -417,7 +461,7 @@ def load_info(split: Split, work_dir: str) -> SplitInfo:
     mine, before = infos[-1], infos[:-1]
     last = split.next_anchor is None
     if split.method in ("members", "index"):  # no member/stream start after this split's: it reads to the end
-        last = last or mine["stop"] is None or mine["stop"] >= os.path.getsize(split.path)
+        last = last or mine["stop"] is None or mine["stop"] >= storage.size(split.path)
     return SplitInfo(mine["anchor"], None if last else mine["bytes"], sum(i["bytes"] for i in before),
                      sum(i["lines"] for i in before), before[-1]["ends_line"] if before else True,
                      error=mine.get("error"))
@@ -454,7 +498,7 @@ def read_split(source: Any, split: Split, work_dir: str) -> Iterator[Any]:
         return
     try:
         info = load_info(split, work_dir)
-        if split.method in ("members", "index") and info.anchor >= os.path.getsize(split.path):
+        if split.method in ("members", "index") and info.anchor >= storage.size(split.path):
             return  # nothing starts in this split's share of the file
         codec = "utf-8"
         if split.rule == "blank_line":

@@ -1,0 +1,78 @@
+"""Big inputs in an object store (the test's moto S3 server on 127.0.0.1) run as many tasks, as local files do:
+plain text, multi-block xz (python-xz reads the xz index with ranged requests), multi-frame zstd (frame
+starts found and verified like gzip members: indexed_zstd seeks only in local files), WET with one gzip member per
+record, a jawiki multistream dump with its index beside it, and a single-stream xz (cut by the split stage). Each
+split read gives the documents of the one-task read of the same object (ids, origins, texts, order, counts) and the
+texts and record locators of the one-task read of the local copy. A recipe whose output is on S3 splits its local
+inputs (the split stage's work files go to the output's work folder on S3) and gives the local run's output."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import re
+
+import datasets
+import pytest
+import zstandard
+
+from jacorpus.pipelines.local import run_local
+from jacorpus.pipelines.plan import build_plan, build_sources, plan_splits
+from jacorpus.pipelines.recipe import parse_recipe
+from tests.corpus.split_inputs import cc100_layout, documents, multi_block_xz, multistream_dump, read_both
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, shared_data, s3_server):
+    """(local folder, the same files in a bucket)."""
+    d = tmp_path_factory.mktemp("split-s3")
+    text = cc100_layout((shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_bytes())[:400_000]
+    text = text[: text.rindex(b"\n\n") + 2]
+    (d / "neko.txt").write_bytes(text)
+    multi_block_xz(text, d / "neko.blocks.txt.xz", 40_000)
+    (d / "neko.single.txt.xz").write_bytes(lzma.compress(text))
+    frames = zstandard.ZstdCompressor()
+    (d / "neko.frames.txt.zst").write_bytes(b"".join(frames.compress(text[i : i + 30_000])
+                                                    for i in range(0, len(text), 30_000)))
+    raw = (shared_data / "warc" / "commoncrawl_whirlwind_CC-MAIN-2024-22" / "whirlwind.warc.wet").read_bytes() * 10
+    records = [m.start() for m in re.finditer(rb"(?m)^WARC/1\.0\r?\n", raw)]
+    with open(d / "members.warc.wet.gz", "wb") as fh:
+        for a, b in zip(records, records[1:] + [len(raw)]):
+            fh.write(gzip.compress(raw[a:b], mtime=0))
+    dump, index = multistream_dump(
+        bz2.decompress((shared_data / "jawiki_xml" / "jawiki-2006-08-export-0.3-sample.xml.bz2").read_bytes()), 10)
+    (d / "jawiki-20060801-pages-articles-multistream.xml.bz2").write_bytes(dump)
+    (d / "jawiki-20060801-pages-articles-multistream-index.txt.bz2").write_bytes(index)
+    bucket = s3_server.new_bucket()
+    s3_server.upload(d, f"{bucket}/in")
+    return d, f"{bucket}/in"
+
+
+CASES = [
+    ("{type: cc100, paths: ['%s/neko.txt']}", "seek", 100_000),
+    ("{type: cc100, paths: ['%s/neko.blocks.txt.xz']}", "seek", 100_000),
+    ("{type: cc100, paths: ['%s/neko.frames.txt.zst']}", "members", 100_000),
+    ("{type: cc100, paths: ['%s/neko.single.txt.xz']}", "cut", 100_000),
+    ("{type: wet, paths: ['%s/members.warc.wet.gz']}", "members", 30_000),
+    ("{type: wikipedia, paths: ['%s/jawiki-*-multistream.xml.bz2']}", "index", 40_000),
+]
+
+
+def locators(docs):
+    return [(origin.split("#", 1)[1], text) for _, origin, text in docs]
+
+
+@pytest.mark.parametrize("source_yaml,method,split_bytes", CASES, ids=[c[0].split("/")[1][:-3] for c in CASES])
+def test_an_object_splits_like_a_local_file(inputs, tmp_path, source_yaml, method, split_bytes):
+    folder, url = inputs
+    splits, got, expected, ledger, expected_ledger = read_both(url, source_yaml % url, split_bytes, tmp_path)
+    assert {s.method for s in splits} == {method} and len(splits) >= 3
+    assert len(expected) >= 10
+    assert got == expected  # ids, origins (naming the URL), texts, order
+    assert ledger["read"] == expected_ledger["read"] and ledger["errors"] == expected_ledger["errors"] == []
+    local_recipe = parse_recipe(f"name: t\nsources: [{source_yaml % folder}]\noutput: {{dir: out}}\n", "t.yaml",
+                                str(folder))
+    local_source = build_sources(local_recipe)[0]
+    local, _ = documents(local_source, plan_splits(local_recipe, [local_source]), tmp_path / "local")
+    assert locators(got) == locators(local)
