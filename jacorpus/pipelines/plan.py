@@ -236,17 +236,13 @@ def build_plan(recipe: Recipe, output_dir: str | None = None) -> Plan:
     check_source_files(recipe, sources)
     steps = build_steps(recipe)
     splits = plan_splits(recipe, sources)
-    split_dir = os.path.join(out, WORK, "split")
+    split_dir = storage.join(out, WORK, "split")
     reader = RecipeReader(sources, splits, split_dir)
     fields = annotation_schema(steps)
     plan = Plan(recipe, out, tasks=max(1, len(splits)), annotation_fields=fields,
                 splits=split_summary(splits, sources))
     if any(not split.whole for split in splits):
-        if storage.is_url(out):
-            # the split stage's cut parts and offsets are read back with seeking local readers (indexed_zstd);
-            # an object-store work folder for them is not built yet, so say so rather than write a local "s3:/" tree
-            raise RecipeError(f"{out}: splitting big local inputs into an object-store output is not supported yet; "
-                              "write the output locally, or set split_bytes above the largest input file")
+        # its work files (range counts, cut parts) live in the output's work folder, local or on an object store
         writer = ShardWriter(split_dir, fields, count_kept=False, stage=-1)  # writes no shard: marks tasks done
         plan.stages.append(Stage(-1, [SplitPreparer(splits, split_dir), writer], split_dir))
 

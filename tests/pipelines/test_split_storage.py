@@ -76,3 +76,46 @@ def test_an_object_splits_like_a_local_file(inputs, tmp_path, source_yaml, metho
     local_source = build_sources(local_recipe)[0]
     local, _ = documents(local_source, plan_splits(local_recipe, [local_source]), tmp_path / "local")
     assert locators(got) == locators(local)
+
+
+def engine_recipe(cut_from: str, seek_from: str, out: str) -> str:
+    return f"""\
+name: split-s3
+split_bytes: 150000
+sources:
+  - {{name: cut, type: cc100, paths: ["{cut_from}/neko.single.txt.xz"]}}
+  - {{name: seek, type: cc100, paths: ["{seek_from}/neko.blocks.txt.xz"]}}
+steps: [{{normalize: {{}}}}, {{dedup: {{method: exact}}}}, {{quality: {{preset: none, min_chars: 20}}}}]
+output: {{dir: "{out}", keep_dropped: true}}
+"""
+
+
+def rows(path) -> dict:
+    data = datasets.load_from_disk(str(path))
+    return {column: data[column] for column in data.column_names}
+
+
+SAME = ("read", "kept", "dropped", "dropped_total", "errors", "steps", "tasks", "splits")
+
+
+def test_local_and_s3_inputs_split_into_an_s3_output(inputs, s3_server, tmp_path):
+    """A local single-stream .xz (cut by the split stage into zstd parts written to the output's work folder on
+    S3) and a multi-block .xz on S3 (read by seeking with ranged requests), into an S3 output, give the documents,
+    shards and counts of the all-local run."""
+    folder, url = inputs
+    out = url.rsplit("/", 1)[0] + "/out"
+    reference = run_local(build_plan(parse_recipe(engine_recipe(str(folder), str(folder), str(tmp_path / "ref")),
+                                                  "r.yaml", str(tmp_path))), workers=2, progress=False)
+    assert reference["splits"] == {"cut": {"files": 1, "splits": 3, "methods": {"cut": 1}},
+                                   "seek": {"files": 1, "splits": 3, "methods": {"seek": 1}}}
+
+    manifest = run_local(build_plan(parse_recipe(engine_recipe(str(folder), url, out), "r.yaml", str(tmp_path))),
+                         workers=2, progress=False)
+    cut = s3_server.objects(f"{out}/.jacorpus/split/cut")
+    assert sorted(name.rsplit("/", 1)[1] for name in cut) == ["part-00000.zst", "part-00001.zst", "part-00002.zst",
+                                                              "parts.json"]
+    assert {k: manifest[k] for k in SAME} == {k: reference[k] for k in SAME}
+    for sub in ("", "dropped"):
+        got, expected = rows(s3_server.download(out, tmp_path / "got") / sub), rows(tmp_path / "ref" / sub)
+        assert got["text"] == expected["text"] and len(got["text"]) > 50
+        assert [o.replace(url, str(folder)) for o in got["origin"]] == expected["origin"]

@@ -292,26 +292,25 @@ def open_xz(path: str) -> Any:
 # -- the split stage: counting ranges, cutting single streams ----------------------------------------------------
 def work_paths(work_dir: str, split: Split) -> tuple[str, str]:
     """(info file of this split's range, folder of the file's cut parts)."""
-    return (os.path.join(work_dir, "info", f"{split.rank:05d}.json"),
-            os.path.join(work_dir, "cut", split.file_key))
+    return (storage.join(work_dir, "info", f"{split.rank:05d}.json"),
+            storage.join(work_dir, "cut", split.file_key))
 
 
 def prepare(split: Split, work_dir: str) -> dict[str, Any] | None:
     """The split stage's task for ``split``: count its range, or (first split of a cut file) cut the whole file.
-    Written atomically; a rerun finds it done."""
+    Written atomically (on an object store: uploaded whole); a rerun finds it done. ``work_dir`` is a path or a URL."""
     if split.whole or (split.method == "cut" and split.index > 0):
         return None
     info_path, cut_dir = work_paths(work_dir, split)
     if split.method == "cut":
-        info_path = os.path.join(cut_dir, "parts.json")
-    if os.path.exists(info_path):
-        with open(info_path, encoding="utf-8") as fh:
-            return json.load(fh)
+        info_path = storage.join(cut_dir, "parts.json")
+    if storage.exists(info_path):
+        return json.loads(storage.read_text(info_path))
     if split.method == "cut":
         info = cut_file(split, cut_dir)
     else:
         info = count_split(split)
-    os.makedirs(os.path.dirname(info_path), exist_ok=True)
+    storage.makedirs(os.path.dirname(info_path))
     atomic_write_text(info_path, json.dumps(info))
     return info
 
@@ -352,13 +351,15 @@ def count_split(split: Split) -> dict[str, Any]:
 
 def cut_file(split: Split, cut_dir: str) -> dict[str, Any]:
     """Stream a single-stream file once and cut it into ``split.count`` zstd parts (cut after a newline near each
-    target size; the last part takes what remains). Each part is written under a temporary name and renamed."""
+    target size; the last part takes what remains). Each part is written under a temporary name and renamed, or,
+    when ``cut_dir`` is a URL, written to a local temporary file and uploaded whole when complete (``atomic_output``):
+    the local disk holds one part at a time."""
     import zstandard
 
     from jacorpus.corpus.sources.compression import open_binary
-    from jacorpus.foundation.atomic_files import temporary_path
+    from jacorpus.foundation.atomic_files import atomic_output
 
-    os.makedirs(cut_dir, exist_ok=True)
+    storage.makedirs(cut_dir)
     total = estimated_total(split)
     target = max(1, math.ceil(total / split.count))
     parts: list[dict[str, Any]] = []
@@ -366,15 +367,15 @@ def cut_file(split: Split, cut_dir: str) -> dict[str, Any]:
     compressor = zstandard.ZstdCompressor(level=1, threads=0)
 
     def new_part():
-        path = os.path.join(cut_dir, f"part-{len(parts):05d}.zst")
-        tmp = temporary_path(path)
-        fh = open(tmp, "wb")
-        return {"file": os.path.basename(path), "tmp": tmp, "fh": fh, "writer": compressor.stream_writer(fh),
+        name = f"part-{len(parts):05d}.zst"
+        commit = atomic_output(storage.join(cut_dir, name))
+        fh = open(commit.__enter__(), "wb")
+        return {"file": name, "commit": commit, "fh": fh, "writer": compressor.stream_writer(fh),
                 "bytes": 0, "lines": 0, "last": b""}
 
     def close(part):
         part["writer"].close()
-        os.replace(part.pop("tmp"), os.path.join(cut_dir, part["file"]))
+        part.pop("commit").__exit__(None, None, None)  # renamed / uploaded under its final name
         part.pop("fh"), part.pop("writer")
         part["ends_line"] = part.pop("last") in (b"", b"\n")
         parts.append(part)
@@ -409,7 +410,7 @@ def cut_file(split: Split, cut_dir: str) -> dict[str, Any]:
         stream.close()
     close(current)
     if error and split.rule:  # a one-task read loses the record the fault cut: so do the splits
-        parts[-1]["valid_bytes"] = last_boundary(os.path.join(cut_dir, parts[-1]["file"]), split.rule)
+        parts[-1]["valid_bytes"] = last_boundary(storage.join(cut_dir, parts[-1]["file"]), split.rule)
     return {"parts": parts, "error": error, "decompressed_bytes": sum(p["bytes"] for p in parts)}
 
 
@@ -440,8 +441,7 @@ def estimated_total(split: Split) -> int:
 def load_info(split: Split, work_dir: str) -> SplitInfo:
     info_path, cut_dir = work_paths(work_dir, split)
     if split.method == "cut":
-        with open(os.path.join(cut_dir, "parts.json"), encoding="utf-8") as fh:
-            cut = json.load(fh)
+        cut = json.loads(storage.read_text(storage.join(cut_dir, "parts.json")))
         parts = cut["parts"]
         before = parts[: split.index]
         mine = parts[split.index] if split.index < len(parts) else None
@@ -450,14 +450,12 @@ def load_info(split: Split, work_dir: str) -> SplitInfo:
         return SplitInfo(
             0, None if last else (mine["bytes"] if mine else 0), sum(p["bytes"] for p in before),
             sum(p["lines"] for p in before), before[-1]["ends_line"] if before else True,
-            [os.path.join(cut_dir, p["file"]) for p in parts[split.index:]],
+            [storage.join(cut_dir, p["file"]) for p in parts[split.index:]],
             cut.get("error") if split.index == len(parts) - 1 else None,  # reported by the task of the last part
             None if valid is None else sum(p["bytes"] for p in parts[split.index:-1]) + valid)
     infos = []
     for k in range(split.index + 1):
-        path = os.path.join(work_dir, "info", f"{split.first_rank + k:05d}.json")
-        with open(path, encoding="utf-8") as fh:
-            infos.append(json.load(fh))
+        infos.append(json.loads(storage.read_text(storage.join(work_dir, "info", f"{split.first_rank + k:05d}.json"))))
     mine, before = infos[-1], infos[:-1]
     last = split.next_anchor is None
     if split.method in ("members", "index"):  # no member/stream start after this split's: it reads to the end
