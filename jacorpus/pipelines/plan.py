@@ -50,7 +50,7 @@ def plan_splits(recipe: Recipe, sources: list[Source]) -> list[Split]:
                               f"(looked for {shown})")
         for n, path in enumerate(source.files()):
             index = named or beside_index(path)
-            for split in plan_file(i, path, rule, target, f"s{i}-f{n}", index):
+            for split in plan_file(i, path, rule, target, f"s{i}-f{n}", index, source.record_scan()):
                 splits.append(replace(split, first_rank=len(splits) - split.index))
     return splits
 

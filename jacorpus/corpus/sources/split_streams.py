@@ -98,7 +98,7 @@ def open_from(split: Any,  # a splits.Split
     """The decompressed stream from ``anchor`` on (up to the compressed offset ``stop`` for members/index)."""
     if split.method == "cut":
         return ChainedParts(parts or [], limit)
-    if split.method == "seek":
+    if split.method in ("seek", "rows"):
         if split.container == "plain":
             return BoundedFile(split.path, anchor)
         if split.container == "xz":
@@ -139,6 +139,8 @@ class SplitInfo:
     parts: list[str] = field(default_factory=list)  # cut: the parts from this split's on
     error: str | None = None
     limit: int | None = None  # cut: decompressed bytes readable from this split's part on (a fault ended the file)
+    empty: bool = False  # rows: no row starts in this split's share of the file
+    header_bytes: int = 0  # rows: length of the CSV header row read before this split's rows
 
 
 def blank_line(line: bytes, codec: str, limit: int) -> bool:

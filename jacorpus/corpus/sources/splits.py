@@ -10,7 +10,12 @@ How a file splits depends on its container (``plan_file``):
   by decoding (a magic number alone may occur inside compressed data); a Wikipedia dump's ``-index.txt.bz2`` gives
   the stream offsets directly (``index``);
 - a single-stream ``.xz``/``.gz``/``.zst``/``.bz2`` larger than a split cannot be entered in the middle: the split
-  stage streams it once and cuts it into zstd parts, one per split (``cut``).
+  stage streams it once and cuts it into zstd parts, one per split (``cut``);
+- CSV/TSV (plain, or xz / zstd that seek): row starts found by one pass of the reader's own csv parsing in the split
+  stage (``rows``, split_rows.py); a CSV that would need members or cutting is read whole.
+
+Paths may be URLs (``s3://...``): sizes and reads go through fsspec (``foundation/storage.py``, ranged reads), and
+so do the split stage's work files (range counts, cut parts), whatever the output's place.
 
 Ranges start at *anchors* that need not be record boundaries. A split reads from the first record boundary at or
 after its anchor to the first one at or after the next split's anchor (``AlignedStream``), with the source type's
@@ -30,7 +35,7 @@ import math
 import os
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, Iterator
 
 from jacorpus.corpus.sources.split_streams import (
@@ -55,7 +60,7 @@ class Split:
 
     source: int  # index of the recipe source
     path: str
-    method: str  # whole | seek | members | index | cut
+    method: str  # whole | seek | members | index | cut | rows
     rule: str | None = None  # record boundary rule (RULES); None for whole files
     index: int = 0  # position among the file's splits
     count: int = 1  # splits of this file
@@ -64,6 +69,7 @@ class Split:
     next_anchor: int | None = None
     file_key: str = ""
     container: str = ""  # plain | xz | zst | gz | bz2
+    scan: dict[str, Any] | None = None  # rows: the csv reader's options (Source.record_scan)
 
     @property
     def rank(self) -> int:
@@ -83,7 +89,7 @@ def container_of(path: str) -> str:
 
 # -- planning (driver side: reads headers, indexes and a few MiB at most, never a whole file) --------------------
 def plan_file(source: int, path: str, rule: str | None, split_bytes: int, file_key: str,
-              wiki_index: str | None = None) -> list[Split]:
+              wiki_index: str | None = None, scan: dict[str, Any] | None = None) -> list[Split]:
     """The splits of one file; ``first_rank`` is set by the caller. A file whose container cannot be inspected
     (truncated, corrupt, not what its name says) is read whole, and its reader reports the fault as it does today."""
     whole = [Split(source, path, "whole", file_key=file_key, container=container_of(path))]
@@ -94,9 +100,15 @@ def plan_file(source: int, path: str, rule: str | None, split_bytes: int, file_k
     if not is_file:
         return whole
     try:
-        return inspect_file(source, path, rule, split_bytes, file_key, wiki_index) or whole
+        splits = inspect_file(source, path, rule, split_bytes, file_key, wiki_index) or whole
     except Exception:  # noqa: BLE001 - see above: one task, the reader's own error entry
         return whole
+    if rule == "csv":  # rows are found by parsing from the file's start: only where the reader can seek
+        if splits[0].method != "seek":
+            return whole
+        scan = {**(scan or {}), "anchors": [s.anchor for s in splits]}  # the split stage finds rows for each
+        splits = [replace(s, method="rows", scan=scan) for s in splits]
+    return splits
 
 
 def inspect_file(source: int, path: str, rule: str, split_bytes: int, file_key: str,
@@ -299,20 +311,30 @@ def work_paths(work_dir: str, split: Split) -> tuple[str, str]:
 def prepare(split: Split, work_dir: str) -> dict[str, Any] | None:
     """The split stage's task for ``split``: count its range, or (first split of a cut file) cut the whole file.
     Written atomically (on an object store: uploaded whole); a rerun finds it done. ``work_dir`` is a path or a URL."""
-    if split.whole or (split.method == "cut" and split.index > 0):
+    if split.whole or (split.method in ("cut", "rows") and split.index > 0):
         return None
     info_path, cut_dir = work_paths(work_dir, split)
     if split.method == "cut":
         info_path = storage.join(cut_dir, "parts.json")
+    if split.method == "rows":
+        info_path = rows_path(work_dir, split)
     if storage.exists(info_path):
         return json.loads(storage.read_text(info_path))
     if split.method == "cut":
         info = cut_file(split, cut_dir)
+    elif split.method == "rows":
+        from jacorpus.corpus.sources.split_rows import scan_rows
+
+        info = scan_rows(split.path, split.scan["anchors"], split.scan)
     else:
         info = count_split(split)
     storage.makedirs(os.path.dirname(info_path))
     atomic_write_text(info_path, json.dumps(info))
     return info
+
+
+def rows_path(work_dir: str, split: Split) -> str:
+    return storage.join(work_dir, "rows", f"{split.file_key}.json")
 
 
 def count_split(split: Split) -> dict[str, Any]:
@@ -440,6 +462,21 @@ def estimated_total(split: Split) -> int:
 # -- a split as a stream: counts of the ranges before it, aligned to record boundaries ----------------------------
 def load_info(split: Split, work_dir: str) -> SplitInfo:
     info_path, cut_dir = work_paths(work_dir, split)
+    if split.method == "rows":
+        found = json.loads(storage.read_text(rows_path(work_dir, split)))
+        starts = [[0, 0], *found["rows"]]
+        header_bytes, header_lines = found["header"]
+        mine = starts[split.index]
+        following = starts[split.index + 1] if split.index + 1 < len(starts) else None
+        if mine is None:  # no row starts in this split's share: the split before reads through it
+            return SplitInfo(0, 0, 0, 0, True, empty=True)
+        span = None if following is None else following[0] - mine[0]
+        if split.index == 0:
+            return SplitInfo(0, span, 0, 0, True)
+        # the header row is read first (read_split's prefix): numbered so that this split's first row gets its
+        # file-wide line number and offset
+        return SplitInfo(mine[0], span, mine[0] - header_bytes, mine[1] - header_lines, True,
+                         header_bytes=header_bytes)
     if split.method == "cut":
         cut = json.loads(storage.read_text(storage.join(cut_dir, "parts.json")))
         parts = cut["parts"]
@@ -489,7 +526,7 @@ WIKI_FOOTER = b"</mediawiki>\n"
 def read_split(source: Any, split: Split, work_dir: str) -> Iterator[Any]:
     """The documents of one split, read by ``source.read_file_safely`` as if the split were the file (see
     ``compression.SPLIT_OPENERS``): same parser, same locators, same ids as a one-task read of the file."""
-    from jacorpus.corpus.sources.compression import SPLIT_OPENERS
+    from jacorpus.corpus.sources.compression import SPLIT_OPENERS, open_binary
 
     if split.whole:
         yield from source.read_file_safely(split.path)
@@ -503,7 +540,13 @@ def read_split(source: Any, split: Split, work_dir: str) -> Iterator[Any]:
             from jacorpus.corpus.sources.text import file_encoding
 
             codec = file_encoding(split.path, getattr(source.options, "encoding", "utf-8"))
+        if info.empty:
+            return
         prefix = wiki_header(split.path) if split.rule == "page" and split.index > 0 else b""
+        if info.header_bytes:  # CSV/TSV: the header row, then this split's rows
+            with open_binary(split.path, whole=True) as fh:
+                prefix = fh.read(info.header_bytes)
+            prefix = prefix.removeprefix(b"\xef\xbb\xbf")  # a one-task read drops the BOM of its line 1 only
     except Exception as exc:  # noqa: BLE001 - e.g. the split stage's record is missing: this split is not read
         source.error(split.path, {"split": split.index}, f"split {split.index} not readable: {type(exc).__name__}: {exc}")
         return
@@ -512,7 +555,8 @@ def read_split(source: Any, split: Split, work_dir: str) -> Iterator[Any]:
 
     def opener() -> BinaryIO:
         raw = open_from(split, info.anchor, parts=info.parts, resync=split.rule == "warc", limit=info.limit)
-        return AlignedStream(raw, split.rule or "line", info, split.index == 0, codec, limit, prefix, suffix)
+        rule = "line" if split.rule in (None, "csv") else split.rule  # csv: split stage's row starts are lines
+        return AlignedStream(raw, rule, info, split.index == 0, codec, limit, prefix, suffix)
 
     SPLIT_OPENERS[split.path] = opener
     try:
