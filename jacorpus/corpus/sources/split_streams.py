@@ -102,8 +102,6 @@ def open_from(split: Any,  # a splits.Split
         if split.container == "plain":
             return BoundedFile(split.path, anchor)
         if split.container == "xz":
-            from jacorpus.corpus.sources.splits import open_xz
-
             fh = open_xz(split.path)
         else:
             import indexed_zstd
@@ -125,6 +123,18 @@ def open_from(split: Any,  # a splits.Split
 
         return io.BufferedReader(ZstdFrameReader(raw), buffer_size=CHUNK)  # type: ignore[return-value]
     return bz2.BZ2File(raw, "rb")  # type: ignore[return-value]
+
+
+def open_xz(path: str) -> Any:
+    """A seekable python-xz file (it takes a file object: a URL is read with ranged requests)."""
+    import xz
+
+    from jacorpus.corpus.sources.compression import closing_both
+
+    from jacorpus.foundation import storage
+
+    raw = storage.open(path, "rb")
+    return closing_both(xz.open(raw, "rb"), raw)
 
 
 @dataclass

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, Iterator
 
 from jacorpus.corpus.sources.split_streams import (
-    CHUNK, VERSION_LINE, AlignedStream, ReadAdapter, SplitInfo, blank_line, is_page_line, open_from,
+    CHUNK, VERSION_LINE, AlignedStream, ReadAdapter, SplitInfo, blank_line, is_page_line, open_from, open_xz,
 )
 from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_write_text
@@ -289,15 +289,6 @@ def member_decoder(kind: str) -> Any:
         return zstandard.ZstdDecompressor().decompressobj()
     return bz2.BZ2Decompressor()
 
-
-def open_xz(path: str) -> Any:
-    """A seekable python-xz file (it takes a file object: a URL is read with ranged requests)."""
-    import xz
-
-    from jacorpus.corpus.sources.compression import closing_both
-
-    raw = storage.open(path, "rb")
-    return closing_both(xz.open(raw, "rb"), raw)
 
 
 # -- opening a split's stream -----------------------------------------------------------------------------------
