@@ -48,6 +48,9 @@ RATIO = 4  # assumed decompressed/compressed ratio for members/cut: turns split_
 PROBE_BYTES = 4 << 20  # compressed bytes read to tell a multi-member .gz / multistream .bz2 from a single one
 VERIFY_BYTES = 1 << 20  # compressed bytes decoded to accept a member/stream start found by its magic
 SCAN_BYTES = 64 << 20  # how far past a nominal offset the next member/stream start is searched
+# zstd's worker threads for the cut parts: with one, a part's compression runs beside the decompression of the
+# input instead of after it (the cut is one sequential pass that nothing else waits beside); bench/scale.py --cut-only
+CUT_THREADS = 1 if (os.cpu_count() or 1) > 1 else 0
 GZIP_MAGIC = b"\x1f\x8b\x08"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 BZ2_MAGIC = re.compile(rb"BZh[1-9]1AY&SY")
@@ -377,7 +380,7 @@ def cut_file(split: Split, cut_dir: str) -> dict[str, Any]:
     target = max(1, math.ceil(total / split.count))
     parts: list[dict[str, Any]] = []
     error = None
-    compressor = zstandard.ZstdCompressor(level=1, threads=0)
+    compressor = zstandard.ZstdCompressor(level=1, threads=CUT_THREADS)
 
     def new_part():
         name = f"part-{len(parts):05d}.zst"
