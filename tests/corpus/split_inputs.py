@@ -4,7 +4,11 @@ tests/pipelines/test_split_plan.py)."""
 from __future__ import annotations
 
 import bz2
+import gzip
+import lzma
 import re
+
+import zstandard
 
 from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.sources.splits import prepare, read_split
@@ -45,6 +49,25 @@ def multistream_dump(xml: bytes, pages_per_stream: int) -> tuple[bytes, bytes]:
         out.append(bz2.compress(data))
         offset += len(out[-1])
     return b"".join(out), bz2.compress(b"".join(index))
+
+
+def text_forms(folder, text: bytes, frame: int) -> None:
+    """``neko.txt`` as plain text, multi-block xz (40,000-byte blocks), single-stream xz and zstd frames of
+    ``frame`` bytes."""
+    (folder / "neko.txt").write_bytes(text)
+    multi_block_xz(text, folder / "neko.blocks.txt.xz", 40_000)
+    (folder / "neko.single.txt.xz").write_bytes(lzma.compress(text))
+    frames = zstandard.ZstdCompressor()
+    (folder / "neko.frames.txt.zst").write_bytes(b"".join(frames.compress(text[i : i + frame])
+                                                         for i in range(0, len(text), frame)))
+
+
+def wet_members(raw: bytes, path) -> None:
+    """WET records recompressed one gzip member per record, as Common Crawl ships them."""
+    records = [m.start() for m in re.finditer(rb"(?m)^WARC/1\.0\r?\n", raw)]
+    with open(path, "wb") as fh:
+        for a, b in zip(records, records[1:] + [len(raw)]):
+            fh.write(gzip.compress(raw[a:b], mtime=0))
 
 
 def multi_block_xz(data: bytes, path, block: int) -> None:

@@ -9,18 +9,14 @@ inputs (the split stage's work files go to the output's work folder on S3) and g
 from __future__ import annotations
 
 import bz2
-import gzip
-import lzma
-import re
 
 import datasets
 import pytest
-import zstandard
 
 from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan, build_sources, plan_splits
 from jacorpus.pipelines.recipe import parse_recipe
-from tests.corpus.split_inputs import cc100_layout, documents, multi_block_xz, multistream_dump, read_both
+from tests.corpus.split_inputs import cc100_layout, documents, multistream_dump, read_both, text_forms, wet_members
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +25,9 @@ def inputs(tmp_path_factory, shared_data, s3_server):
     d = tmp_path_factory.mktemp("split-s3")
     text = cc100_layout((shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_bytes())[:400_000]
     text = text[: text.rindex(b"\n\n") + 2]
-    (d / "neko.txt").write_bytes(text)
-    multi_block_xz(text, d / "neko.blocks.txt.xz", 40_000)
-    (d / "neko.single.txt.xz").write_bytes(lzma.compress(text))
-    frames = zstandard.ZstdCompressor()
-    (d / "neko.frames.txt.zst").write_bytes(b"".join(frames.compress(text[i : i + 30_000])
-                                                    for i in range(0, len(text), 30_000)))
+    text_forms(d, text, 30_000)
     raw = (shared_data / "warc" / "commoncrawl_whirlwind_CC-MAIN-2024-22" / "whirlwind.warc.wet").read_bytes() * 10
-    records = [m.start() for m in re.finditer(rb"(?m)^WARC/1\.0\r?\n", raw)]
-    with open(d / "members.warc.wet.gz", "wb") as fh:
-        for a, b in zip(records, records[1:] + [len(raw)]):
-            fh.write(gzip.compress(raw[a:b], mtime=0))
+    wet_members(raw, d / "members.warc.wet.gz")
     dump, index = multistream_dump(
         bz2.decompress((shared_data / "jawiki_xml" / "jawiki-2006-08-export-0.3-sample.xml.bz2").read_bytes()), 10)
     (d / "jawiki-20060801-pages-articles-multistream.xml.bz2").write_bytes(dump)

@@ -175,8 +175,6 @@ def group(bounds: list[int], target: int) -> list[int]:
 def frame_boundaries(path: str, kind: str) -> tuple[int, list[int]]:
     """Decompressed size and decompressed offsets of the xz blocks (xz index) / zstd frames of a file."""
     if kind == "xz":
-        import xz
-
         with open_xz(path) as fh:
             total = fh.seek(0, io.SEEK_END)
             return total, sorted({b for b in fh.block_boundaries if b < total})
