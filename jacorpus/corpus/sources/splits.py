@@ -46,6 +46,7 @@ from jacorpus.foundation.atomic_files import atomic_write_text
 
 RATIO = 4  # assumed decompressed/compressed ratio for members/cut: turns split_bytes into compressed spacing
 PROBE_BYTES = 4 << 20  # compressed bytes read to tell a multi-member .gz / multistream .bz2 from a single one
+PROBE_STEP = 64 << 10  # ... in steps of this size, stopping at the first member's end
 VERIFY_BYTES = 1 << 20  # compressed bytes decoded to accept a member/stream start found by its magic
 SCAN_BYTES = 64 << 20  # how far past a nominal offset the next member/stream start is searched
 # zstd's worker threads for the cut parts: with one, a part's compression runs beside the decompression of the
@@ -97,13 +98,13 @@ def plan_file(source: int, path: str, rule: str | None, split_bytes: int, file_k
     (truncated, corrupt, not what its name says) is read whole, and its reader reports the fault as it does today."""
     whole = [Split(source, path, "whole", file_key=file_key, container=container_of(path))]
     try:
-        is_file = rule is not None and storage.info(path)["type"] == "file"  # a path or a URL (s3://...)
+        found = storage.info(path, listed=True) if rule is not None else None  # a path or a URL (s3://...)
     except OSError:
-        is_file = False
-    if not is_file:
+        found = None
+    if found is None or found["type"] != "file":
         return whole
     try:
-        splits = inspect_file(source, path, rule, split_bytes, file_key, wiki_index) or whole
+        splits = inspect_file(source, path, rule, split_bytes, file_key, wiki_index, found["size"]) or whole
     except Exception:  # noqa: BLE001 - see above: one task, the reader's own error entry
         return whole
     if rule == "csv":  # rows are found by parsing from the file's start: only where the reader can seek
@@ -115,9 +116,8 @@ def plan_file(source: int, path: str, rule: str | None, split_bytes: int, file_k
 
 
 def inspect_file(source: int, path: str, rule: str, split_bytes: int, file_key: str,
-                 wiki_index: str | None) -> list[Split] | None:
+                 wiki_index: str | None, size: int) -> list[Split] | None:
     whole = None
-    size = storage.size(path)
     kind = container_of(path)
     anchors: list[int]
     method = "seek"
@@ -191,16 +191,20 @@ def frame_boundaries(path: str, kind: str) -> tuple[int, list[int]]:
 def several_members(path: str, kind: str) -> bool:
     """Whether the first gzip member / bz2 stream ends within the first ``PROBE_BYTES`` with more data after it."""
     decoder = member_decoder(kind)
+    read = 0
+    # read in small steps: a Common Crawl file's first member (its warcinfo record) ends within a few KiB, so
+    # planning thousands of files decodes little of each, not PROBE_BYTES
     with storage.open(path, "rb") as fh:
-        data = fh.read(PROBE_BYTES)
-        more = bool(fh.read(1))
-    try:
-        while data and not decoder.eof:
-            step, data = data[:CHUNK], data[CHUNK:]
-            decoder.decompress(step, 1 << 24) if kind == "bz2" else decoder.decompress(step)
-    except Exception:  # noqa: BLE001 - zlib.error, OSError, EOFError, ValueError, zstandard.ZstdError
-        return False
-    return decoder.eof and (bool(decoder.unused_data) or bool(data) or more)
+        try:
+            while read < PROBE_BYTES and not decoder.eof:
+                step = fh.read(PROBE_STEP)
+                if not step:
+                    return False
+                read += len(step)
+                decoder.decompress(step, 1 << 24) if kind == "bz2" else decoder.decompress(step)
+        except Exception:  # noqa: BLE001 - zlib.error, OSError, EOFError, ValueError, zstandard.ZstdError
+            return False
+        return decoder.eof and (bool(decoder.unused_data) or bool(fh.read(1)))
 
 
 def estimated_size(path: str, kind: str, size: int) -> int:
