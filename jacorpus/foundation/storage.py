@@ -88,15 +88,17 @@ def isdir(path: str) -> bool:
     return fs.isdir(inner)
 
 
-def info(path: str) -> dict[str, Any]:
-    """``{"type": "file"|"directory"|"other", "size": int}``; FileNotFoundError when absent."""
+def info(path: str, listed: bool = False) -> dict[str, Any]:
+    """``{"type": "file"|"directory"|"other", "size": int}``; FileNotFoundError when absent. ``listed``: a URL may be
+    answered from the listing this process just made of its folder (``glob``), without a request per object
+    (planning the splits of 100,000 objects)."""
     if not is_url(path):
         st = os.stat(local_path(path))
         import stat
 
         kind = "directory" if stat.S_ISDIR(st.st_mode) else "file" if stat.S_ISREG(st.st_mode) else "other"
         return {"type": kind, "size": st.st_size, "mode": st.st_mode}
-    fs, inner = _fresh(path)
+    fs, inner = filesystem(path) if listed else _fresh(path)
     found = fs.info(inner)
     return {"type": found.get("type", "file"), "size": int(found.get("size") or 0)}
 

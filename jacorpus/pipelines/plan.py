@@ -43,13 +43,14 @@ def plan_splits(recipe: Recipe, sources: list[Source]) -> list[Split]:
         target = recipe.sources[i].split_bytes or recipe.split_bytes
         rule = source.record_rule()
         index_option = getattr(source.options, "index", None)
-        named = os.path.join(recipe.base_dir, index_option) if index_option else None
-        if named and not os.path.isfile(named):
+        named = storage.resolve(index_option, recipe.base_dir) if index_option else None
+        if named and not (storage.exists(named) and storage.info(named)["type"] == "file"):
+            shown = named if storage.is_url(named) else os.path.normpath(named)
             raise RecipeError(f"sources[{i}] ({source.source_name}): index {index_option} does not exist "
-                              f"(looked for {os.path.normpath(named)})")
+                              f"(looked for {shown})")
         for n, path in enumerate(source.files()):
             index = named or beside_index(path)
-            for split in plan_file(i, path, rule, target, f"s{i}-f{n}", index):
+            for split in plan_file(i, path, rule, target, f"s{i}-f{n}", index, source.record_scan()):
                 splits.append(replace(split, first_rank=len(splits) - split.index))
     return splits
 
@@ -235,17 +236,13 @@ def build_plan(recipe: Recipe, output_dir: str | None = None) -> Plan:
     check_source_files(recipe, sources)
     steps = build_steps(recipe)
     splits = plan_splits(recipe, sources)
-    split_dir = os.path.join(out, WORK, "split")
+    split_dir = storage.join(out, WORK, "split")
     reader = RecipeReader(sources, splits, split_dir)
     fields = annotation_schema(steps)
     plan = Plan(recipe, out, tasks=max(1, len(splits)), annotation_fields=fields,
                 splits=split_summary(splits, sources))
     if any(not split.whole for split in splits):
-        if storage.is_url(out):
-            # the split stage's cut parts and offsets are read back with seeking local readers (indexed_zstd);
-            # an object-store work folder for them is not built yet, so say so rather than write a local "s3:/" tree
-            raise RecipeError(f"{out}: splitting big local inputs into an object-store output is not supported yet; "
-                              "write the output locally, or set split_bytes above the largest input file")
+        # its work files (range counts, cut parts) live in the output's work folder, local or on an object store
         writer = ShardWriter(split_dir, fields, count_kept=False, stage=-1)  # writes no shard: marks tasks done
         plan.stages.append(Stage(-1, [SplitPreparer(splits, split_dir), writer], split_dir))
 

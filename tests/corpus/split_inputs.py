@@ -4,7 +4,17 @@ tests/pipelines/test_split_plan.py)."""
 from __future__ import annotations
 
 import bz2
+import gzip
+import lzma
 import re
+
+import zstandard
+
+from jacorpus.corpus.ledger import Ledger
+from jacorpus.corpus.sources.splits import prepare, read_split
+from jacorpus.corpus.steps import TaskContext
+from jacorpus.pipelines.plan import build_sources, plan_splits
+from jacorpus.pipelines.recipe import parse_recipe
 
 
 def cc100_layout(neko: bytes) -> bytes:
@@ -41,6 +51,25 @@ def multistream_dump(xml: bytes, pages_per_stream: int) -> tuple[bytes, bytes]:
     return b"".join(out), bz2.compress(b"".join(index))
 
 
+def text_forms(folder, text: bytes, frame: int) -> None:
+    """``neko.txt`` as plain text, multi-block xz (40,000-byte blocks), single-stream xz and zstd frames of
+    ``frame`` bytes."""
+    (folder / "neko.txt").write_bytes(text)
+    multi_block_xz(text, folder / "neko.blocks.txt.xz", 40_000)
+    (folder / "neko.single.txt.xz").write_bytes(lzma.compress(text))
+    frames = zstandard.ZstdCompressor()
+    (folder / "neko.frames.txt.zst").write_bytes(b"".join(frames.compress(text[i : i + frame])
+                                                         for i in range(0, len(text), frame)))
+
+
+def wet_members(raw: bytes, path) -> None:
+    """WET records recompressed one gzip member per record, as Common Crawl ships them."""
+    records = [m.start() for m in re.finditer(rb"(?m)^WARC/1\.0\r?\n", raw)]
+    with open(path, "wb") as fh:
+        for a, b in zip(records, records[1:] + [len(raw)]):
+            fh.write(gzip.compress(raw[a:b], mtime=0))
+
+
 def multi_block_xz(data: bytes, path, block: int) -> None:
     """An .xz of independent blocks of ``block`` bytes (as ``xz -T`` or pixz write), with python-xz."""
     import xz
@@ -49,3 +78,28 @@ def multi_block_xz(data: bytes, path, block: int) -> None:
         for start in range(0, len(data), block):
             fh.write(data[start : start + block])
             fh.change_block()
+
+
+def documents(source, splits, work):
+    ledger = Ledger(0)
+    source.bind(TaskContext(0, 1, ledger, None, None, None, None))
+    docs = []
+    for split in splits:
+        prepare(split, str(work))
+    for split in splits:
+        docs.extend((doc.id, doc.metadata["origin"], doc.text) for doc in read_split(source, split, str(work)))
+    return docs, ledger.to_dict()
+
+
+def read_both(folder, source_yaml, split_bytes, tmp_path):
+    recipe = parse_recipe(f"name: t\nsplit_bytes: {split_bytes}\nsources: [{source_yaml}]\noutput: {{dir: out}}\n",
+                          "t.yaml", str(folder))
+    source = build_sources(recipe)[0]
+    splits = plan_splits(recipe, [source])
+    reference_recipe = parse_recipe(f"name: t\nsources: [{source_yaml}]\noutput: {{dir: out}}\n", "t.yaml", str(folder))
+    reference = build_sources(reference_recipe)[0]
+    whole = plan_splits(reference_recipe, [reference])
+    assert all(s.whole for s in whole)
+    got, ledger = documents(source, splits, tmp_path / f"work-{split_bytes}")
+    expected, expected_ledger = documents(reference, whole, tmp_path / "work-whole")
+    return splits, got, expected, ledger, expected_ledger

@@ -16,32 +16,23 @@ import bz2
 import gzip
 import io
 import json
-import lzma
-import re
 
 import pytest
 import zstandard
 
-from jacorpus.corpus.ledger import Ledger
 from jacorpus.corpus.sources.compression import open_binary
-from jacorpus.corpus.sources.splits import prepare, read_split
-from jacorpus.corpus.steps import TaskContext
+from jacorpus.corpus.sources.splits import prepare
 from jacorpus.pipelines.plan import build_sources, plan_splits
 from jacorpus.pipelines.recipe import parse_recipe
-from tests.corpus.split_inputs import cc100_layout, multi_block_xz, multistream_dump
+from tests.corpus.split_inputs import cc100_layout, multistream_dump, read_both, text_forms, wet_members
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory, shared_data):
     d = tmp_path_factory.mktemp("splits")
     text = cc100_layout((shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_bytes())
-    (d / "neko.txt").write_bytes(text)
-    multi_block_xz(text, d / "neko.blocks.txt.xz", 40_000)
-    (d / "neko.single.txt.xz").write_bytes(lzma.compress(text))
-    frames = zstandard.ZstdCompressor()
-    (d / "neko.frames.txt.zst").write_bytes(b"".join(frames.compress(text[i : i + 50_000])
-                                                    for i in range(0, len(text), 50_000)))
-    (d / "neko.single.txt.zst").write_bytes(frames.compress(text))
+    text_forms(d, text, 50_000)
+    (d / "neko.single.txt.zst").write_bytes(zstandard.ZstdCompressor().compress(text))
     (d / "neko.single.txt.gz").write_bytes(gzip.compress(text, mtime=0))
     (d / "neko.single.txt.bz2").write_bytes(bz2.compress(text))
     # JSON lines of the same paragraphs
@@ -59,36 +50,8 @@ def inputs(tmp_path_factory, shared_data):
     # the real WET file holds one conversion record: 20 copies of it in a row stand for a longer one
     raw = (w / "commoncrawl_whirlwind_CC-MAIN-2024-22" / "whirlwind.warc.wet").read_bytes() * 20
     (d / "whirlwind.warc.wet").write_bytes(raw)
-    records = [m.start() for m in re.finditer(rb"(?m)^WARC/1\.0\r?\n", raw)]
-    with open(d / "members.warc.wet.gz", "wb") as fh:
-        for a, b in zip(records, records[1:] + [len(raw)]):
-            fh.write(gzip.compress(raw[a:b], mtime=0))
+    wet_members(raw, d / "members.warc.wet.gz")
     return d
-
-
-def documents(source, splits, work):
-    ledger = Ledger(0)
-    source.bind(TaskContext(0, 1, ledger, None, None, None, None))
-    docs = []
-    for split in splits:
-        prepare(split, str(work))
-    for split in splits:
-        docs.extend((doc.id, doc.metadata["origin"], doc.text) for doc in read_split(source, split, str(work)))
-    return docs, ledger.to_dict()
-
-
-def read_both(folder, source_yaml, split_bytes, tmp_path):
-    recipe = parse_recipe(f"name: t\nsplit_bytes: {split_bytes}\nsources: [{source_yaml}]\noutput: {{dir: out}}\n",
-                          "t.yaml", str(folder))
-    source = build_sources(recipe)[0]
-    splits = plan_splits(recipe, [source])
-    reference_recipe = parse_recipe(f"name: t\nsources: [{source_yaml}]\noutput: {{dir: out}}\n", "t.yaml", str(folder))
-    reference = build_sources(reference_recipe)[0]
-    whole = plan_splits(reference_recipe, [reference])
-    assert all(s.whole for s in whole)
-    got, ledger = documents(source, splits, tmp_path / f"work-{split_bytes}")
-    expected, expected_ledger = documents(reference, whole, tmp_path / "work-whole")
-    return splits, got, expected, ledger, expected_ledger
 
 
 CASES = [

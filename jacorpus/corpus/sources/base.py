@@ -51,6 +51,10 @@ class Source(JaStep):
         """The split rule for this source's options (a type whose records' shape depends on options overrides)."""
         return self.split_rule
 
+    def record_scan(self) -> dict[str, Any] | None:
+        """For the ``csv`` rule: the options the split stage parses rows with (split_rows.py), as the reader does."""
+        return None
+
     def __init__(self, name: str, paths: list[str], options: SourceOptions | None = None, base_dir: str = ".") -> None:
         super().__init__(options, base_dir)
         self.source_name = name

@@ -89,9 +89,17 @@ class MedicalSource(Source):
     Options = MedicalOptions
 
     def record_rule(self) -> str | None:
-        # JSON lines split at any line; CSV/TSV rows may hold quoted newlines (and the header is the first line),
-        # XML records are found by parsing from the file's start: read whole
-        return "line" if self.options.format == "jsonl" else None
+        # JSON lines split at any line; CSV/TSV rows may hold quoted newlines: the split stage finds row starts by
+        # parsing the file once as this reader does (split_rows.py); XML records are found by parsing from the
+        # file's start: read whole
+        return {"jsonl": "line", "csv": "csv", "tsv": "csv"}.get(self.options.format)
+
+    def record_scan(self) -> dict[str, Any] | None:
+        opts: MedicalOptions = self.options
+        if opts.format not in ("csv", "tsv"):
+            return None
+        return {"delimiter": "\t" if opts.format == "tsv" else ",", "encoding": opts.encoding,
+                "max_record_bytes": opts.max_record_bytes, "header": opts.columns is None}
 
     def read_file(self, path: str) -> Iterator[Document]:
         opts: MedicalOptions = self.options
@@ -150,20 +158,28 @@ class MedicalSource(Source):
         csv.field_size_limit(opts.max_record_bytes)
         # decoded line by line (bad bytes, NULs and oversized lines reported with their line); quoted newlines
         # become "\n"
-        lines = (line + "\n" for _, _, line in lines_of(path, opts.encoding, self) if line is not None)
-        rows = csv.reader(lines, delimiter=delimiter, strict=True)
+        first: list[int] = []  # the first line's number: 1, or where a split of the file starts (splits.py)
+
+        def lines():
+            for number, _, line in lines_of(path, opts.encoding, self):
+                if not first:
+                    first.append(number)
+                if line is not None:
+                    yield line + "\n"
+
+        rows = csv.reader(lines(), delimiter=delimiter, strict=True)
         header = opts.columns
         line = 0
         while True:
-            start = line + 1
             try:
                 row = next(rows)
             except StopIteration:
                 return
             except csv.Error as exc:
-                line = rows.line_num
+                start, line = first[0] + line, rows.line_num
                 self.error(path, {"line": start}, f"malformed {opts.format.upper()} row: {exc}")
                 continue
+            start = first[0] + line
             line = rows.line_num
             self._position = {"line": start}
             if header is None:

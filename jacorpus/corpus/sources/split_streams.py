@@ -38,7 +38,9 @@ class BoundedFile(io.RawIOBase):
     """Bytes ``[start, stop)`` of a file (``stop`` None: to its end)."""
 
     def __init__(self, path: str, start: int, stop: int | None = None) -> None:
-        self.fh = open(path, "rb")
+        from jacorpus.foundation import storage
+
+        self.fh = storage.open(path, "rb")  # a path or a URL (ranged requests)
         self.fh.seek(start)
         self.left = None if stop is None else max(0, stop - start)
 
@@ -96,13 +98,11 @@ def open_from(split: Any,  # a splits.Split
     """The decompressed stream from ``anchor`` on (up to the compressed offset ``stop`` for members/index)."""
     if split.method == "cut":
         return ChainedParts(parts or [], limit)
-    if split.method == "seek":
+    if split.method in ("seek", "rows"):
         if split.container == "plain":
             return BoundedFile(split.path, anchor)
         if split.container == "xz":
-            import xz
-
-            fh = xz.open(split.path, "rb")
+            fh = open_xz(split.path)
         else:
             import indexed_zstd
 
@@ -118,7 +118,23 @@ def open_from(split: Any,  # a splits.Split
         import gzip
 
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if split.container == "zst":  # frames of an object (members): see splits.inspect_file
+        from jacorpus.corpus.sources.compression import ZstdFrameReader
+
+        return io.BufferedReader(ZstdFrameReader(raw), buffer_size=CHUNK)  # type: ignore[return-value]
     return bz2.BZ2File(raw, "rb")  # type: ignore[return-value]
+
+
+def open_xz(path: str) -> Any:
+    """A seekable python-xz file (it takes a file object: a URL is read with ranged requests)."""
+    import xz
+
+    from jacorpus.corpus.sources.compression import closing_both
+
+    from jacorpus.foundation import storage
+
+    raw = storage.open(path, "rb")
+    return closing_both(xz.open(raw, "rb"), raw)
 
 
 @dataclass
@@ -133,6 +149,8 @@ class SplitInfo:
     parts: list[str] = field(default_factory=list)  # cut: the parts from this split's on
     error: str | None = None
     limit: int | None = None  # cut: decompressed bytes readable from this split's part on (a fault ended the file)
+    empty: bool = False  # rows: no row starts in this split's share of the file
+    header_bytes: int = 0  # rows: length of the CSV header row read before this split's rows
 
 
 def blank_line(line: bytes, codec: str, limit: int) -> bool:

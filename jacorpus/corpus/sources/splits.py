@@ -10,7 +10,12 @@ How a file splits depends on its container (``plan_file``):
   by decoding (a magic number alone may occur inside compressed data); a Wikipedia dump's ``-index.txt.bz2`` gives
   the stream offsets directly (``index``);
 - a single-stream ``.xz``/``.gz``/``.zst``/``.bz2`` larger than a split cannot be entered in the middle: the split
-  stage streams it once and cuts it into zstd parts, one per split (``cut``).
+  stage streams it once and cuts it into zstd parts, one per split (``cut``);
+- CSV/TSV (plain, or xz / zstd that seek): row starts found by one pass of the reader's own csv parsing in the split
+  stage (``rows``, split_rows.py); a CSV that would need members or cutting is read whole.
+
+Paths may be URLs (``s3://...``): sizes and reads go through fsspec (``foundation/storage.py``, ranged reads), and
+so do the split stage's work files (range counts, cut parts), whatever the output's place.
 
 Ranges start at *anchors* that need not be record boundaries. A split reads from the first record boundary at or
 after its anchor to the first one at or after the next split's anchor (``AlignedStream``), with the source type's
@@ -30,19 +35,25 @@ import math
 import os
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, Iterator
 
 from jacorpus.corpus.sources.split_streams import (
-    CHUNK, VERSION_LINE, AlignedStream, ReadAdapter, SplitInfo, blank_line, is_page_line, open_from,
+    CHUNK, VERSION_LINE, AlignedStream, ReadAdapter, SplitInfo, blank_line, is_page_line, open_from, open_xz,
 )
+from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_write_text
 
 RATIO = 4  # assumed decompressed/compressed ratio for members/cut: turns split_bytes into compressed spacing
 PROBE_BYTES = 4 << 20  # compressed bytes read to tell a multi-member .gz / multistream .bz2 from a single one
+PROBE_STEP = 64 << 10  # ... in steps of this size, stopping at the first member's end
 VERIFY_BYTES = 1 << 20  # compressed bytes decoded to accept a member/stream start found by its magic
 SCAN_BYTES = 64 << 20  # how far past a nominal offset the next member/stream start is searched
+# zstd's worker threads for the cut parts: with one, a part's compression runs beside the decompression of the
+# input instead of after it (the cut is one sequential pass that nothing else waits beside); bench/scale.py --cut-only
+CUT_THREADS = 1 if (os.cpu_count() or 1) > 1 else 0
 GZIP_MAGIC = b"\x1f\x8b\x08"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 BZ2_MAGIC = re.compile(rb"BZh[1-9]1AY&SY")
 
 
@@ -53,7 +64,7 @@ class Split:
 
     source: int  # index of the recipe source
     path: str
-    method: str  # whole | seek | members | index | cut
+    method: str  # whole | seek | members | index | cut | rows
     rule: str | None = None  # record boundary rule (RULES); None for whole files
     index: int = 0  # position among the file's splits
     count: int = 1  # splits of this file
@@ -62,6 +73,7 @@ class Split:
     next_anchor: int | None = None
     file_key: str = ""
     container: str = ""  # plain | xz | zst | gz | bz2
+    scan: dict[str, Any] | None = None  # rows: the csv reader's options (Source.record_scan)
 
     @property
     def rank(self) -> int:
@@ -81,22 +93,31 @@ def container_of(path: str) -> str:
 
 # -- planning (driver side: reads headers, indexes and a few MiB at most, never a whole file) --------------------
 def plan_file(source: int, path: str, rule: str | None, split_bytes: int, file_key: str,
-              wiki_index: str | None = None) -> list[Split]:
+              wiki_index: str | None = None, scan: dict[str, Any] | None = None) -> list[Split]:
     """The splits of one file; ``first_rank`` is set by the caller. A file whose container cannot be inspected
     (truncated, corrupt, not what its name says) is read whole, and its reader reports the fault as it does today."""
     whole = [Split(source, path, "whole", file_key=file_key, container=container_of(path))]
-    if rule is None or not os.path.isfile(path):
+    try:
+        found = storage.info(path, listed=True) if rule is not None else None  # a path or a URL (s3://...)
+    except OSError:
+        found = None
+    if found is None or found["type"] != "file":
         return whole
     try:
-        return inspect_file(source, path, rule, split_bytes, file_key, wiki_index) or whole
+        splits = inspect_file(source, path, rule, split_bytes, file_key, wiki_index, found["size"]) or whole
     except Exception:  # noqa: BLE001 - see above: one task, the reader's own error entry
         return whole
+    if rule == "csv":  # rows are found by parsing from the file's start: only where the reader can seek
+        if splits[0].method != "seek":
+            return whole
+        scan = {**(scan or {}), "anchors": [s.anchor for s in splits]}  # the split stage finds rows for each
+        splits = [replace(s, method="rows", scan=scan) for s in splits]
+    return splits
 
 
 def inspect_file(source: int, path: str, rule: str, split_bytes: int, file_key: str,
-                 wiki_index: str | None) -> list[Split] | None:
+                 wiki_index: str | None, size: int) -> list[Split] | None:
     whole = None
-    size = os.path.getsize(path)
     kind = container_of(path)
     anchors: list[int]
     method = "seek"
@@ -105,6 +126,16 @@ def inspect_file(source: int, path: str, rule: str, split_bytes: int, file_key: 
             return whole
         n = math.ceil(size / split_bytes)
         anchors = [size * k // n for k in range(n)]
+    elif kind == "zst" and storage.is_url(path):
+        # indexed_zstd seeks only in local files (it takes a path or a descriptor, not a file object): an object's
+        # frames are found like gzip members, at their magic number, verified by decoding
+        if size * RATIO <= split_bytes:
+            return whole
+        if several_members(path, kind):
+            n = math.ceil(size * RATIO / split_bytes)
+            anchors, method = [size * k // n for k in range(n)], "members"
+        else:
+            anchors, method = list(range(math.ceil(estimated_size(path, kind, size) / split_bytes))), "cut"
     elif kind in ("xz", "zst"):
         total, bounds = frame_boundaries(path, kind)
         if total <= split_bytes:
@@ -144,9 +175,7 @@ def group(bounds: list[int], target: int) -> list[int]:
 def frame_boundaries(path: str, kind: str) -> tuple[int, list[int]]:
     """Decompressed size and decompressed offsets of the xz blocks (xz index) / zstd frames of a file."""
     if kind == "xz":
-        import xz
-
-        with xz.open(path, "rb") as fh:
+        with open_xz(path) as fh:
             total = fh.seek(0, io.SEEK_END)
             return total, sorted({b for b in fh.block_boundaries if b < total})
     import indexed_zstd
@@ -161,22 +190,32 @@ def frame_boundaries(path: str, kind: str) -> tuple[int, list[int]]:
 
 def several_members(path: str, kind: str) -> bool:
     """Whether the first gzip member / bz2 stream ends within the first ``PROBE_BYTES`` with more data after it."""
-    decoder: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if kind == "gz" else bz2.BZ2Decompressor()
-    with open(path, "rb") as fh:
-        data = fh.read(PROBE_BYTES)
-        more = bool(fh.read(1))
-    try:
-        while data and not decoder.eof:
-            step, data = data[:CHUNK], data[CHUNK:]
-            decoder.decompress(step, 1 << 24) if kind == "bz2" else decoder.decompress(step)
-    except (OSError, zlib.error, EOFError, ValueError):
-        return False
-    return decoder.eof and (bool(decoder.unused_data) or bool(data) or more)
+    decoder = member_decoder(kind)
+    read = 0
+    # read in small steps: a Common Crawl file's first member (its warcinfo record) ends within a few KiB, so
+    # planning thousands of files decodes little of each, not PROBE_BYTES
+    with storage.open(path, "rb") as fh:
+        try:
+            while read < PROBE_BYTES and not decoder.eof:
+                step = fh.read(PROBE_STEP)
+                if not step:
+                    return False
+                read += len(step)
+                decoder.decompress(step, 1 << 24) if kind == "bz2" else decoder.decompress(step)
+        except Exception:  # noqa: BLE001 - zlib.error, OSError, EOFError, ValueError, zstandard.ZstdError
+            return False
+        return decoder.eof and (bool(decoder.unused_data) or bool(fh.read(1)))
 
 
 def estimated_size(path: str, kind: str, size: int) -> int:
     """Decompressed size of a single-stream file: ``RATIO`` times its size (gzip's ISIZE field is the size modulo
     4 GiB, and garbage in a truncated file: not trusted), a zstd frame's declared size."""
+    if kind == "zst" and storage.is_url(path):
+        import zstandard
+
+        with storage.open(path, "rb") as fh:
+            declared = zstandard.frame_content_size(fh.read(18))
+        return declared if declared > 0 else size * RATIO
     if kind == "zst":
         return frame_boundaries(path, "zst")[0]
     return size * RATIO
@@ -185,7 +224,8 @@ def estimated_size(path: str, kind: str, size: int) -> int:
 def index_offsets(path: str) -> list[int]:
     """Stream offsets of a Wikipedia multistream dump from its ``-index.txt.bz2`` (lines ``offset:pageid:title``)."""
     offsets: set[int] = set()
-    with bz2.open(path, "rb") if path.endswith(".bz2") else open(path, "rb") as fh:
+    raw = storage.open(path, "rb")
+    with raw, (bz2.open(raw, "rb") if path.endswith(".bz2") else raw) as fh:
         for line in fh:
             head = line.split(b":", 1)[0]
             if head.isdigit():
@@ -198,7 +238,7 @@ def beside_index(path: str) -> str | None:
     if "multistream.xml.bz2" not in os.path.basename(path):
         return None
     candidate = path.replace("multistream.xml.bz2", "multistream-index.txt.bz2")
-    return candidate if os.path.isfile(candidate) else None
+    return candidate if storage.exists(candidate) else None
 
 
 # -- member / stream starts (split stage) ---------------------------------------------------------------------
@@ -206,8 +246,8 @@ def verified_start(path: str, kind: str, nominal: int) -> int:
     """First real gzip member / bz2 stream start at or after ``nominal`` (the file size when there is none)."""
     if nominal == 0:
         return 0
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
+    size = storage.size(path)
+    with storage.open(path, "rb") as fh:
         position = nominal
         while position < size and position - nominal < SCAN_BYTES:
             fh.seek(position)
@@ -215,7 +255,7 @@ def verified_start(path: str, kind: str, nominal: int) -> int:
             if not window:
                 break
             candidates = ([m.start() for m in BZ2_MAGIC.finditer(window)] if kind == "bz2"
-                          else find_all(window, GZIP_MAGIC))
+                          else find_all(window, ZSTD_MAGIC if kind == "zst" else GZIP_MAGIC))
             for hit in candidates:
                 if hit < CHUNK or len(window) < CHUNK + 16:  # later hits are looked at in the next window
                     if decodes_from(fh, position + hit, kind):
@@ -236,40 +276,61 @@ def decodes_from(fh: BinaryIO, at: int, kind: str) -> bool:
     """A member/stream really starts at ``at``: up to ``VERIFY_BYTES`` of it decode (with its CRC when it ends)."""
     fh.seek(at)
     data = fh.read(VERIFY_BYTES)
-    decoder: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if kind == "gz" else bz2.BZ2Decompressor()
+    decoder = member_decoder(kind)
     try:
-        out = decoder.decompress(data, 1 << 24) if kind == "bz2" else decoder.decompress(data, 1 << 24)
-    except (OSError, zlib.error, EOFError, ValueError):
+        out = decoder.decompress(data) if kind == "zst" else decoder.decompress(data, 1 << 24)
+    except Exception:  # noqa: BLE001 - zlib.error, OSError, EOFError, ValueError, zstandard.ZstdError
         return False
     return bool(out) or decoder.eof
+
+
+def member_decoder(kind: str) -> Any:
+    """An incremental decoder of one gzip member / bz2 stream / zstd frame."""
+    if kind == "gz":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if kind == "zst":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().decompressobj()
+    return bz2.BZ2Decompressor()
+
 
 
 # -- opening a split's stream -----------------------------------------------------------------------------------
 # -- the split stage: counting ranges, cutting single streams ----------------------------------------------------
 def work_paths(work_dir: str, split: Split) -> tuple[str, str]:
     """(info file of this split's range, folder of the file's cut parts)."""
-    return (os.path.join(work_dir, "info", f"{split.rank:05d}.json"),
-            os.path.join(work_dir, "cut", split.file_key))
+    return (storage.join(work_dir, "info", f"{split.rank:05d}.json"),
+            storage.join(work_dir, "cut", split.file_key))
 
 
 def prepare(split: Split, work_dir: str) -> dict[str, Any] | None:
     """The split stage's task for ``split``: count its range, or (first split of a cut file) cut the whole file.
-    Written atomically; a rerun finds it done."""
-    if split.whole or (split.method == "cut" and split.index > 0):
+    Written atomically (on an object store: uploaded whole); a rerun finds it done. ``work_dir`` is a path or a URL."""
+    if split.whole or (split.method in ("cut", "rows") and split.index > 0):
         return None
     info_path, cut_dir = work_paths(work_dir, split)
     if split.method == "cut":
-        info_path = os.path.join(cut_dir, "parts.json")
-    if os.path.exists(info_path):
-        with open(info_path, encoding="utf-8") as fh:
-            return json.load(fh)
+        info_path = storage.join(cut_dir, "parts.json")
+    if split.method == "rows":
+        info_path = rows_path(work_dir, split)
+    if storage.exists(info_path):
+        return json.loads(storage.read_text(info_path))
     if split.method == "cut":
         info = cut_file(split, cut_dir)
+    elif split.method == "rows":
+        from jacorpus.corpus.sources.split_rows import scan_rows
+
+        info = scan_rows(split.path, split.scan["anchors"], split.scan)
     else:
         info = count_split(split)
-    os.makedirs(os.path.dirname(info_path), exist_ok=True)
+    storage.makedirs(os.path.dirname(info_path))
     atomic_write_text(info_path, json.dumps(info))
     return info
+
+
+def rows_path(work_dir: str, split: Split) -> str:
+    return storage.join(work_dir, "rows", f"{split.file_key}.json")
 
 
 def count_split(split: Split) -> dict[str, Any]:
@@ -284,7 +345,7 @@ def count_split(split: Split) -> dict[str, Any]:
         length = None
         stream = open_from(split, anchor, stop, resync=split.rule == "warc")
     info = {"anchor": anchor, "stop": stop, "bytes": 0, "lines": 0, "ends_line": True, "error": None}
-    if split.method in ("members", "index") and (anchor >= os.path.getsize(split.path)
+    if split.method in ("members", "index") and (anchor >= storage.size(split.path)
                                                  or (stop is not None and anchor >= stop)):
         return info  # no member/stream starts in this split's share: the split before reads through it
     try:
@@ -308,29 +369,31 @@ def count_split(split: Split) -> dict[str, Any]:
 
 def cut_file(split: Split, cut_dir: str) -> dict[str, Any]:
     """Stream a single-stream file once and cut it into ``split.count`` zstd parts (cut after a newline near each
-    target size; the last part takes what remains). Each part is written under a temporary name and renamed."""
+    target size; the last part takes what remains). Each part is written under a temporary name and renamed, or,
+    when ``cut_dir`` is a URL, written to a local temporary file and uploaded whole when complete (``atomic_output``):
+    the local disk holds one part at a time."""
     import zstandard
 
     from jacorpus.corpus.sources.compression import open_binary
-    from jacorpus.foundation.atomic_files import temporary_path
+    from jacorpus.foundation.atomic_files import atomic_output
 
-    os.makedirs(cut_dir, exist_ok=True)
+    storage.makedirs(cut_dir)
     total = estimated_total(split)
     target = max(1, math.ceil(total / split.count))
     parts: list[dict[str, Any]] = []
     error = None
-    compressor = zstandard.ZstdCompressor(level=1, threads=0)
+    compressor = zstandard.ZstdCompressor(level=1, threads=CUT_THREADS)
 
     def new_part():
-        path = os.path.join(cut_dir, f"part-{len(parts):05d}.zst")
-        tmp = temporary_path(path)
-        fh = open(tmp, "wb")
-        return {"file": os.path.basename(path), "tmp": tmp, "fh": fh, "writer": compressor.stream_writer(fh),
+        name = f"part-{len(parts):05d}.zst"
+        commit = atomic_output(storage.join(cut_dir, name))
+        fh = open(commit.__enter__(), "wb")
+        return {"file": name, "commit": commit, "fh": fh, "writer": compressor.stream_writer(fh),
                 "bytes": 0, "lines": 0, "last": b""}
 
     def close(part):
         part["writer"].close()
-        os.replace(part.pop("tmp"), os.path.join(cut_dir, part["file"]))
+        part.pop("commit").__exit__(None, None, None)  # renamed / uploaded under its final name
         part.pop("fh"), part.pop("writer")
         part["ends_line"] = part.pop("last") in (b"", b"\n")
         parts.append(part)
@@ -365,7 +428,7 @@ def cut_file(split: Split, cut_dir: str) -> dict[str, Any]:
         stream.close()
     close(current)
     if error and split.rule:  # a one-task read loses the record the fault cut: so do the splits
-        parts[-1]["valid_bytes"] = last_boundary(os.path.join(cut_dir, parts[-1]["file"]), split.rule)
+        parts[-1]["valid_bytes"] = last_boundary(storage.join(cut_dir, parts[-1]["file"]), split.rule)
     return {"parts": parts, "error": error, "decompressed_bytes": sum(p["bytes"] for p in parts)}
 
 
@@ -389,15 +452,29 @@ def last_boundary(part: str, rule: str) -> int:
 def estimated_total(split: Split) -> int:
     if split.container == "xz":
         return frame_boundaries(split.path, "xz")[0]
-    return estimated_size(split.path, split.container, os.path.getsize(split.path))
+    return estimated_size(split.path, split.container, storage.size(split.path))
 
 
 # -- a split as a stream: counts of the ranges before it, aligned to record boundaries ----------------------------
 def load_info(split: Split, work_dir: str) -> SplitInfo:
     info_path, cut_dir = work_paths(work_dir, split)
+    if split.method == "rows":
+        found = json.loads(storage.read_text(rows_path(work_dir, split)))
+        starts = [[0, 0], *found["rows"]]
+        header_bytes, header_lines = found["header"]
+        mine = starts[split.index]
+        following = starts[split.index + 1] if split.index + 1 < len(starts) else None
+        if mine is None:  # no row starts in this split's share: the split before reads through it
+            return SplitInfo(0, 0, 0, 0, True, empty=True)
+        span = None if following is None else following[0] - mine[0]
+        if split.index == 0:
+            return SplitInfo(0, span, 0, 0, True)
+        # the header row is read first (read_split's prefix): numbered so that this split's first row gets its
+        # file-wide line number and offset
+        return SplitInfo(mine[0], span, mine[0] - header_bytes, mine[1] - header_lines, True,
+                         header_bytes=header_bytes)
     if split.method == "cut":
-        with open(os.path.join(cut_dir, "parts.json"), encoding="utf-8") as fh:
-            cut = json.load(fh)
+        cut = json.loads(storage.read_text(storage.join(cut_dir, "parts.json")))
         parts = cut["parts"]
         before = parts[: split.index]
         mine = parts[split.index] if split.index < len(parts) else None
@@ -406,18 +483,16 @@ def load_info(split: Split, work_dir: str) -> SplitInfo:
         return SplitInfo(
             0, None if last else (mine["bytes"] if mine else 0), sum(p["bytes"] for p in before),
             sum(p["lines"] for p in before), before[-1]["ends_line"] if before else True,
-            [os.path.join(cut_dir, p["file"]) for p in parts[split.index:]],
+            [storage.join(cut_dir, p["file"]) for p in parts[split.index:]],
             cut.get("error") if split.index == len(parts) - 1 else None,  # reported by the task of the last part
             None if valid is None else sum(p["bytes"] for p in parts[split.index:-1]) + valid)
     infos = []
     for k in range(split.index + 1):
-        path = os.path.join(work_dir, "info", f"{split.first_rank + k:05d}.json")
-        with open(path, encoding="utf-8") as fh:
-            infos.append(json.load(fh))
+        infos.append(json.loads(storage.read_text(storage.join(work_dir, "info", f"{split.first_rank + k:05d}.json"))))
     mine, before = infos[-1], infos[:-1]
     last = split.next_anchor is None
     if split.method in ("members", "index"):  # no member/stream start after this split's: it reads to the end
-        last = last or mine["stop"] is None or mine["stop"] >= os.path.getsize(split.path)
+        last = last or mine["stop"] is None or mine["stop"] >= storage.size(split.path)
     return SplitInfo(mine["anchor"], None if last else mine["bytes"], sum(i["bytes"] for i in before),
                      sum(i["lines"] for i in before), before[-1]["ends_line"] if before else True,
                      error=mine.get("error"))
@@ -447,21 +522,27 @@ WIKI_FOOTER = b"</mediawiki>\n"
 def read_split(source: Any, split: Split, work_dir: str) -> Iterator[Any]:
     """The documents of one split, read by ``source.read_file_safely`` as if the split were the file (see
     ``compression.SPLIT_OPENERS``): same parser, same locators, same ids as a one-task read of the file."""
-    from jacorpus.corpus.sources.compression import SPLIT_OPENERS
+    from jacorpus.corpus.sources.compression import SPLIT_OPENERS, open_binary
 
     if split.whole:
         yield from source.read_file_safely(split.path)
         return
     try:
         info = load_info(split, work_dir)
-        if split.method in ("members", "index") and info.anchor >= os.path.getsize(split.path):
+        if split.method in ("members", "index") and info.anchor >= storage.size(split.path):
             return  # nothing starts in this split's share of the file
         codec = "utf-8"
         if split.rule == "blank_line":
             from jacorpus.corpus.sources.text import file_encoding
 
             codec = file_encoding(split.path, getattr(source.options, "encoding", "utf-8"))
+        if info.empty:
+            return
         prefix = wiki_header(split.path) if split.rule == "page" and split.index > 0 else b""
+        if info.header_bytes:  # CSV/TSV: the header row, then this split's rows
+            with open_binary(split.path, whole=True) as fh:
+                prefix = fh.read(info.header_bytes)
+            prefix = prefix.removeprefix(b"\xef\xbb\xbf")  # a one-task read drops the BOM of its line 1 only
     except Exception as exc:  # noqa: BLE001 - e.g. the split stage's record is missing: this split is not read
         source.error(split.path, {"split": split.index}, f"split {split.index} not readable: {type(exc).__name__}: {exc}")
         return
@@ -470,7 +551,8 @@ def read_split(source: Any, split: Split, work_dir: str) -> Iterator[Any]:
 
     def opener() -> BinaryIO:
         raw = open_from(split, info.anchor, parts=info.parts, resync=split.rule == "warc", limit=info.limit)
-        return AlignedStream(raw, split.rule or "line", info, split.index == 0, codec, limit, prefix, suffix)
+        rule = "line" if split.rule in (None, "csv") else split.rule  # csv: split stage's row starts are lines
+        return AlignedStream(raw, rule, info, split.index == 0, codec, limit, prefix, suffix)
 
     SPLIT_OPENERS[split.path] = opener
     try:
