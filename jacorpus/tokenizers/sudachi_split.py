@@ -8,7 +8,7 @@ and ``sudachipy`` inside the class.
 from __future__ import annotations
 
 import unicodedata
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 try:  # inside jacorpus: the one chunker
     from jacorpus.foundation.sudachi_chunks import SAFE_BYTES, SUDACHI_MAX_BYTES, split_for_sudachi  # noqa: F401
@@ -68,20 +68,24 @@ def whitespace_normalized(text: str) -> str:
     return SPACE.join(unicodedata.normalize("NFKC", text).split())
 
 
-def chunks(sudachi: "SudachiWords", text: str) -> list[str]:
-    """``text`` (already whitespace-normalized) as chunks: a word with the particles, auxiliaries and suffixes after
-    it; each space is a chunk of its own. ``"".join(chunks(...)) == text``."""
+def attach_chunks(morphemes: Iterable[tuple[str, str]]) -> list[str]:
+    """Chunks from (surface, first part-of-speech field) pairs: a word with the particles, auxiliaries and suffixes
+    after it; each space is a chunk of its own (Sudachi and MeCab/UniDic name these parts of speech alike)."""
     out: list[str] = []
-    for _, piece in split_for_sudachi(text):
-        for m in sudachi.tokenizer.tokenize(piece):
-            surface = m.surface()
-            if surface.isspace():
-                out.extend(SPACE * len(surface))
-            elif out and out[-1] != SPACE and m.part_of_speech()[0] in ATTACHING_POS:
-                out[-1] += surface
-            else:
-                out.append(surface)
+    for surface, pos in morphemes:
+        if surface.isspace():
+            out.extend(SPACE * len(surface))
+        elif out and out[-1] != SPACE and pos in ATTACHING_POS:
+            out[-1] += surface
+        else:
+            out.append(surface)
     return out
+
+
+def chunks(sudachi: "SudachiWords", text: str) -> list[str]:
+    """``text`` (already whitespace-normalized) as chunks (see ``attach_chunks``). ``"".join(chunks(...)) == text``."""
+    return attach_chunks((m.surface(), m.part_of_speech()[0])
+                         for _, piece in split_for_sudachi(text) for m in sudachi.tokenizer.tokenize(piece))
 
 
 class SudachiWordTokenizer:
