@@ -8,7 +8,12 @@ tokens), so training and inference split text identically. Dictionary terms:
   vocabulary (WordPiece entries, or SentencePiece user-defined symbols), so every term Sudachi returns as a word is
   exactly one token. Terms left out of the vocabulary are left out of that dictionary too: as words they would only
   be cut into pieces;
-- with MeCab (no compiled user dictionary), the terms are added tokens, cut out leftmost-longest before MeCab runs.
+- with MeCab, the same: the kept terms' rows of the dictionary's mecab_user.csv are compiled against unidic-lite into
+  ``mecab_user.dic``, which the tokenizer class loads from its folder. Where that cannot be compiled (no
+  ``mecab-dict-index``), the terms are added tokens instead, cut out leftmost-longest before MeCab runs.
+
+Both word splitters feed the one tokenizer class of hf_tokenizer.py (WordPiece with byte fallback, SentencePiece
+over chunks), so a MeCab folder differs from a Sudachi one only in its words.
 """
 
 from __future__ import annotations
@@ -20,16 +25,14 @@ from typing import Iterator
 from jacorpus.tokenizers.progress import working
 from jacorpus.tokenizers.recipe import TokenizerRecipe
 
-MECAB_KWARGS = {"mecab_dic": "unidic_lite"}
-
 
 def make_tokenizer(recipe: TokenizerRecipe, vocab_file: str | None, spm_file: str | None, terms: list[str],
                    terms_dic: str | None = None):
-    """The shipped class for this recipe (with MeCab, the dictionary terms become non-special added tokens)."""
+    """The shipped class for this recipe. ``terms_dic``: the compiled user dictionary of the kept terms (Sudachi or
+    MeCab); a MeCab tokenizer without one keeps the terms as non-special added tokens."""
     from tokenizers import AddedToken
-    from transformers import BertJapaneseTokenizer
 
-    from jacorpus.tokenizers.hf_tokenizer import JacorpusJapaneseTokenizer
+    from jacorpus.tokenizers.hf_tokenizer import JacorpusJapaneseTokenizer, JacorpusMecabTokenizer
 
     roles = recipe.special_roles()
     extra = [t for t in recipe.special_tokens if t not in roles.values()]
@@ -40,12 +43,12 @@ def make_tokenizer(recipe: TokenizerRecipe, vocab_file: str | None, spm_file: st
         mask_token=roles["mask"], model_max_length=recipe.model_max_length, extra_special_tokens=extra or None,
     )
     if recipe.pretokenizer.type == "sudachi":
-        tokenizer = JacorpusJapaneseTokenizer(
+        return JacorpusJapaneseTokenizer(
             sudachi_user_dict=recipe.user_dict_file(), sudachi_terms_dict=terms_dic,
             sudachi_split_mode=recipe.pretokenizer.mode, **common,
         )
-    else:
-        tokenizer = BertJapaneseTokenizer(word_tokenizer_type="mecab", mecab_kwargs=dict(MECAB_KWARGS), **common)
+    tokenizer = JacorpusMecabTokenizer(mecab_user_dict=terms_dic, **common)
+    if not terms_dic:
         tokenizer.add_tokens([AddedToken(t, normalized=True, special=False) for t in terms])
     return tokenizer
 
@@ -81,7 +84,7 @@ def count_words(tokenizer, texts: list[str], progress: bool, chunks: bool = Fals
 
 
 def wordpiece_vocab(recipe: TokenizerRecipe, words: Counter, terms: list[str]) -> list[str]:
-    """Special tokens, byte tokens (Sudachi), dictionary terms, the alphabet (every character of the sample by
+    """Special tokens, byte tokens, dictionary terms, the alphabet (every character of the sample by
     default, each alone and as ``##`` continuation, so that no word of known characters becomes unknown), then
     WordPiece pieces learned from the word counts."""
     from tokenizers import Tokenizer, pre_tokenizers
@@ -96,9 +99,8 @@ def wordpiece_vocab(recipe: TokenizerRecipe, words: Counter, terms: list[str]) -
             chars[ch] += n
     from jacorpus.tokenizers.build_char import BYTE_TOKENS
 
-    # byte tokens for the Sudachi class's byte fallback (the MeCab one is transformers' own class, without it)
-    byte_tokens = BYTE_TOKENS if recipe.pretokenizer.type == "sudachi" else []
-    head = list(dict.fromkeys([*recipe.special_tokens, *byte_tokens, *terms]))
+    # byte tokens for the tokenizer class's byte fallback
+    head = list(dict.fromkeys([*recipe.special_tokens, *BYTE_TOKENS, *terms]))
     budget = max(recipe.vocab_size - len(head), 2)
     alphabet = select_characters(chars, recipe.coverage(), budget // 2)
     model = Tokenizer(WordPiece(unk_token=recipe.special_roles()["unk"]))
@@ -125,21 +127,36 @@ def wordpiece_vocab(recipe: TokenizerRecipe, words: Counter, terms: list[str]) -
     return vocab[: max(recipe.vocab_size, len(head))]
 
 
-def build_with_words(recipe: TokenizerRecipe, sample, terms: list[str], work: str, progress: bool):
-    from jacorpus.tokenizers.sudachi_dict import compile_terms_dic
+def compile_terms(recipe: TokenizerRecipe, terms: list[str], work: str) -> str | None:
+    """The user dictionary of the kept terms for the recipe's word splitter, or None where there is none."""
+    import warnings
 
-    terms_dic = None
-    if recipe.pretokenizer.type == "sudachi" and terms:
-        terms_dic = os.path.join(work, "sudachi_terms.dic")
-        if not compile_terms_dic(recipe.path(recipe.dictionary), terms, terms_dic[:-4] + ".csv", terms_dic):
-            terms_dic = None  # every kept term is a word of the base dictionary already
+    from jacorpus.tokenizers.sudachi_dict import compile_mecab_terms_dic, compile_terms_dic
+
+    if not terms:
+        return None
+    dictionary = recipe.path(recipe.dictionary)
+    if recipe.pretokenizer.type == "sudachi":
+        path = os.path.join(work, "sudachi_terms.dic")
+        # no rows: every kept term is a word of the base dictionary already
+        return path if compile_terms_dic(dictionary, terms, path[:-4] + ".csv", path) else None
+    path = os.path.join(work, "mecab_user.dic")
+    result = compile_mecab_terms_dic(dictionary, terms, path[:-4] + ".csv", path)
+    if not result["compiled"]:
+        warnings.warn(f"MeCab user dictionary not compiled ({result['reason']}): the dictionary terms are added "
+                      "tokens, cut out before MeCab runs", stacklevel=2)
+        return None
+    return path
+
+
+def build_with_words(recipe: TokenizerRecipe, sample, terms: list[str], work: str, progress: bool):
+    terms_dic = compile_terms(recipe, terms, work)
     skeleton_vocab = os.path.join(work, "skeleton_vocab.txt")
     with open(skeleton_vocab, "w", encoding="utf-8") as fh:
         fh.write("\n".join(recipe.special_tokens) + "\n")
     # the skeleton only splits words: any subword model will do
     skeleton = make_tokenizer(recipe.model_copy(update={"kind": "wordpiece"}), skeleton_vocab, None, terms, terms_dic)
-    by_chunks = recipe.kind == "sentencepiece" and recipe.pretokenizer.type == "sudachi"
-    words = count_words(skeleton, sample.texts, progress, chunks=by_chunks)
+    words = count_words(skeleton, sample.texts, progress, chunks=recipe.kind == "sentencepiece")
     if recipe.kind == "wordpiece":
         vocab_file = os.path.join(work, "vocab.txt")
         with working(f"train WordPiece ({recipe.vocab_size:,} tokens)", progress):

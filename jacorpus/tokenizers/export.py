@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from jacorpus.tokenizers.loading import EXPORTED_CODE, HERE, REMOTE_MODULE
+from jacorpus.tokenizers.loading import EXPORTED_CODE, HERE, REMOTE_CLASSES, REMOTE_MODULE
 from jacorpus.tokenizers.recipe import TokenizerRecipe
 
 CONFIG_FILE = "jacorpus_tokenizer.json"
@@ -18,7 +18,7 @@ TERMS_FILE = "dictionary_terms.txt"
 
 
 def add_remote_code(folder: str, class_name: str) -> None:
-    """Copy the tokenizer class (and the Sudachi splitter it imports) and point AutoTokenizer at it."""
+    """Copy the tokenizer classes (and the word splitters they import) and point AutoTokenizer at ``class_name``."""
     for target, source in EXPORTED_CODE.items():
         shutil.copyfile(os.path.join(HERE, source), os.path.join(folder, target))
     path = os.path.join(folder, "tokenizer_config.json")
@@ -53,7 +53,7 @@ def word_id_dictionaries(recipe: TokenizerRecipe, tokenizer, folder: str) -> lis
 def finish_folder(recipe: TokenizerRecipe, tokenizer, folder: str, sample, choice, seconds: float,
                   checks: dict[str, Any] | None = None) -> dict[str, Any]:
     class_name = type(tokenizer).__name__
-    remote = class_name == "JacorpusJapaneseTokenizer"
+    remote = class_name in REMOTE_CLASSES
     if remote:
         add_remote_code(folder, class_name)
     wwm_files = word_id_dictionaries(recipe, tokenizer, folder)
@@ -109,7 +109,16 @@ def card(s: dict[str, Any]) -> str:
         "", "## Loading", "", "```python", "from transformers import AutoTokenizer",
         f"tokenizer = {load}", "```", "",
     ]
-    if s["remote_code"]:
+    if s["remote_code"] and pre["type"] == "mecab":
+        lines += [
+            "This folder ships custom code: `tokenization_jacorpus.py` (a `BertJapaneseTokenizer` subclass) and the",
+            "word splitters it imports (`mecab_split.py`, `sudachi_split.py`, `sudachi_chunks.py`). It loads",
+            "`mecab_user.dic` from this folder (a MeCab user dictionary of the dictionary terms in the vocabulary,",
+            "compiled against unidic-lite; the built-in class takes one only as an absolute path), chunks words for",
+            "SentencePiece, falls back to bytes where WordPiece has no piece, and keeps the prompt encoding of causal",
+            "models (`[bos] text`, no `[SEP]`). Hence `trust_remote_code=True`.", "",
+        ]
+    elif s["remote_code"]:
         lines += [
             "This folder ships custom code: `tokenization_jacorpus.py` (a `BertJapaneseTokenizer` subclass) and",
             "`sudachi_split.py`. Sudachi refuses more than 49,149 bytes per call and the built-in class passes text",

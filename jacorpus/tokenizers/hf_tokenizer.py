@@ -1,23 +1,30 @@
-"""BertJapaneseTokenizer with Sudachi that survives any text length and finds its user dictionary in its own folder.
+"""BertJapaneseTokenizer with Sudachi or MeCab words that survives any text length and finds its user dictionaries in
+its own folder.
 
-jacorpus copies this file into tokenizer folders as ``tokenization_jacorpus.py`` (with ``sudachi_split.py``), so
-``AutoTokenizer.from_pretrained(folder, trust_remote_code=True)`` loads it without jacorpus installed. What it adds to
-the built-in class, and why the built-in class alone is not enough:
+jacorpus copies this file into tokenizer folders as ``tokenization_jacorpus.py`` (with ``sudachi_split.py`` and
+``mecab_split.py``), so ``AutoTokenizer.from_pretrained(folder, trust_remote_code=True)`` loads it without jacorpus
+installed. One base class does everything but split words; ``JacorpusJapaneseTokenizer`` (Sudachi) and
+``JacorpusMecabTokenizer`` (fugashi + unidic-lite) each give it a word splitter. What it adds to the built-in class,
+and why the built-in class alone is not enough:
 
 - text longer than Sudachi's 49,149-byte limit is cut into pieces first (the built-in class raises on it);
-- ``sudachi_user.dic`` and ``sudachi_terms.dic`` in the tokenizer folder are loaded as Sudachi user dictionaries
-  (the built-in class only takes an absolute config path, which breaks when the folder moves);
-- text is NFKC-normalized before added tokens (domain terms) are matched, the same normalization Sudachi sees;
-- SentencePiece runs on chunks (a Sudachi word with the space before it and the particles, auxiliaries, suffixes
-  and dependent verbs after it), one call per chunk, with a model trained without SentencePiece's dummy prefix:
-  pieces never cross a chunk boundary and no token is spent on the boundary itself. The built-in class gives every
-  word its own ``▁``, a bare ``▁`` for 18-21% of all tokens, and decodes with a space between words; here a
-  whitespace run of the text is the ``▁`` that starts the next piece, as on raw text, and ``decode(encode(text))``
-  is the NFKC text with whitespace runs as one space, exactly;
+- user dictionaries in the tokenizer folder (``sudachi_user.dic`` and ``sudachi_terms.dic``; ``mecab_user.dic``)
+  are loaded from there (the built-in class only takes an absolute config path or MeCab option, which breaks when
+  the folder moves);
+- text is NFKC-normalized before added tokens (domain terms) are matched, the same normalization the words see;
+- SentencePiece runs on chunks (a word with the space before it and the particles, auxiliaries, suffixes and
+  dependent verbs after it), with a model trained without SentencePiece's dummy prefix: pieces never cross a chunk
+  boundary and no token is spent on the boundary itself. The built-in class gives every word its own ``▁``, a bare
+  ``▁`` for 18-21% of all tokens, and decodes with a space between words; here a whitespace run of the text is the
+  ``▁`` that starts the next piece, as on raw text, and ``decode(encode(text))`` is the NFKC text with whitespace
+  runs as one space, exactly;
 - WordPiece falls back to bytes: where the built-in class turns a whole word into ``[UNK]`` because one character
   is not in the vocabulary (腟, 〈: 713 ``[UNK]`` in 200 IgakuQA questions), the word is cut greedily as WordPiece
   does and each character no piece covers becomes its UTF-8 byte tokens ``<0xE8>`` (when the vocabulary has them,
-  as jacorpus's WordPiece builds do). Words the built-in class knows get the same tokens.
+  as jacorpus's WordPiece builds do). Words the built-in class knows get the same tokens;
+- the special-token pattern is saved: a causal-LM export encodes a prompt as ``[bos] text`` (never the
+  end-of-document token, so ``generate`` continues the text), where the built-in class always gives
+  ``[CLS] text [SEP]``.
 """
 
 from __future__ import annotations
@@ -28,58 +35,48 @@ from typing import Any
 
 from transformers.models.bert_japanese.tokenization_bert_japanese import BertJapaneseTokenizer
 
-from .sudachi_split import SudachiWordTokenizer, whitespace_normalized  # a sibling file in both places
+from .mecab_split import MecabWordTokenizer  # sibling files in both places
+from .sudachi_split import SudachiWordTokenizer, whitespace_normalized
 
-# Sudachi user dictionaries this class loads from its folder: one given by the recipe (pretokenizer.user_dict) and
-# one compiled from the domain terms in the vocabulary (recipe key `dictionary`), which makes each of them a word
+# Sudachi user dictionaries the Sudachi class loads from its folder: one given by the recipe (pretokenizer.user_dict)
+# and one compiled from the domain terms in the vocabulary (recipe key `dictionary`), which makes each of them a word
 USER_DICT_FILES = {"sudachi_user_dict": "sudachi_user.dic", "sudachi_terms_dict": "sudachi_terms.dic"}
+# the MeCab user dictionary (UniDic rows of the domain terms in the vocabulary, compiled against unidic-lite)
+MECAB_DICT_FILES = {"mecab_user_dict": "mecab_user.dic"}
 BYTE_PIECE = "<0x{:02X}>"
 WORDPIECE_CACHE = 200_000  # distinct words remembered (about 50 MB at most)
+# saved configs carry these back in; the classes below always use their own word splitter
+BUILT_IN_WORD_KWARGS = ("word_tokenizer_type", "sudachi_kwargs", "mecab_kwargs", "jumanpp_kwargs")
 
 
-class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
-    """Sudachi words, then WordPiece, characters or SentencePiece pieces per word (BertJapaneseTokenizer's subwords)."""
+class JacorpusWordsTokenizer(BertJapaneseTokenizer):
+    """Words from a splitter (the hook ``_make_word_tokenizer``), then WordPiece or SentencePiece pieces per word.
 
-    vocab_files_names = {"vocab_file": "vocab.txt", "spm_file": "spiece.model", **USER_DICT_FILES}
+    A subclass names its user dictionary files (``user_dict_files``: attribute -> file name in the folder, also in
+    its ``vocab_files_names`` so that ``from_pretrained`` passes the folder's copies) and the built-in settings that
+    describe its words (``word_kwargs`` for ``BertJapaneseTokenizer``)."""
 
-    def __init__(
-        self,
-        vocab_file: str | None = None,
-        spm_file: str | None = None,
-        sudachi_user_dict: str | None = None,
-        sudachi_terms_dict: str | None = None,
-        sudachi_split_mode: str = "C",
-        **kwargs: Any,
-    ) -> None:
-        # saved configs carry these back in; this class always uses its own Sudachi word tokenizer
-        for key in ("word_tokenizer_type", "sudachi_kwargs", "mecab_kwargs", "jumanpp_kwargs"):
+    user_dict_files: dict[str, str] = {}
+
+    def __init__(self, vocab_file: str | None, spm_file: str | None, word_kwargs: dict[str, Any],
+                 **kwargs: Any) -> None:
+        for key in BUILT_IN_WORD_KWARGS:
             kwargs.pop(key, None)
         # causal-LM exports encode a prompt as [bos] text (never the end-of-document token): the base class fixes
         # its pattern to [CLS] text [SEP], so a saved pattern is applied after it
         pattern = kwargs.pop("special_tokens_pattern", None)
         if spm_file:  # decode gives the text back as it is (the default would drop spaces before punctuation)
             kwargs.setdefault("clean_up_tokenization_spaces", False)
-        self.sudachi_user_dict = sudachi_user_dict
-        self.sudachi_terms_dict = sudachi_terms_dict
-        self.sudachi_split_mode = sudachi_split_mode
-        super().__init__(
-            vocab_file,
-            spm_file=spm_file,
-            word_tokenizer_type="sudachi",
-            sudachi_kwargs={"sudachi_split_mode": sudachi_split_mode},
-            sudachi_split_mode=sudachi_split_mode,
-            **kwargs,
-        )
+        super().__init__(vocab_file, spm_file=spm_file, **word_kwargs, **kwargs)
         if pattern:
             self.special_tokens_pattern = self.init_kwargs["special_tokens_pattern"] = pattern
         self._make_word_tokenizer()
 
-    @property
-    def sudachi_user_dicts(self) -> list[str]:
-        return [path for path in (self.sudachi_user_dict, self.sudachi_terms_dict) if path]
-
     def _make_word_tokenizer(self) -> None:
-        self.word_tokenizer = SudachiWordTokenizer(self.sudachi_split_mode, self.sudachi_user_dicts)
+        raise NotImplementedError
+
+    def user_dict_paths(self) -> list[str]:
+        return [path for path in (getattr(self, key) for key in self.user_dict_files) if path]
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # pickling (e.g. datasets.map with num_proc)
         self.__dict__ = state
@@ -136,7 +133,7 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
         if self.subword_tokenizer_type == "wordpiece":
             # as transformers' WordpieceTokenizer, a Sudachi word holding spaces is split at them first; the text is
             # NFKC already (prepare_for_tokenization), so the word tokenizer does not normalize it again
-            return self._wordpieces(self.word_tokenizer.sudachi.split_words(text))
+            return self._wordpieces(self.word_tokenizer.split_words(text))
         if self.subword_tokenizer_type != "sentencepiece":
             return super()._tokenize(text)
         # one SentencePiece call for all chunks of the text (a batch in C++), none per chunk
@@ -202,7 +199,7 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
         import shutil
 
         files = super().save_vocabulary(save_directory, filename_prefix)
-        for key, name in USER_DICT_FILES.items():
+        for key, name in self.user_dict_files.items():
             source = getattr(self, key)
             if source and os.path.isdir(save_directory):
                 target = os.path.join(save_directory, (filename_prefix + "-" if filename_prefix else "") + name)
@@ -210,3 +207,45 @@ class JacorpusJapaneseTokenizer(BertJapaneseTokenizer):
                     shutil.copyfile(source, target)
                 files = (*files, target)
         return files
+
+
+class JacorpusJapaneseTokenizer(JacorpusWordsTokenizer):
+    """Sudachi words (chunked for any text length), then WordPiece, characters or SentencePiece pieces per word."""
+
+    vocab_files_names = {"vocab_file": "vocab.txt", "spm_file": "spiece.model", **USER_DICT_FILES}
+    user_dict_files = USER_DICT_FILES
+
+    def __init__(
+        self,
+        vocab_file: str | None = None,
+        spm_file: str | None = None,
+        sudachi_user_dict: str | None = None,
+        sudachi_terms_dict: str | None = None,
+        sudachi_split_mode: str = "C",
+        **kwargs: Any,
+    ) -> None:
+        self.sudachi_user_dict = sudachi_user_dict
+        self.sudachi_terms_dict = sudachi_terms_dict
+        self.sudachi_split_mode = sudachi_split_mode
+        word_kwargs = {"word_tokenizer_type": "sudachi", "sudachi_kwargs": {"sudachi_split_mode": sudachi_split_mode},
+                       "sudachi_split_mode": sudachi_split_mode}
+        super().__init__(vocab_file, spm_file, word_kwargs, **kwargs)
+
+    def _make_word_tokenizer(self) -> None:
+        self.word_tokenizer = SudachiWordTokenizer(self.sudachi_split_mode, self.user_dict_paths())
+
+
+class JacorpusMecabTokenizer(JacorpusWordsTokenizer):
+    """MeCab words (fugashi + unidic-lite, with the folder's ``mecab_user.dic``), then WordPiece or SentencePiece."""
+
+    vocab_files_names = {"vocab_file": "vocab.txt", "spm_file": "spiece.model", **MECAB_DICT_FILES}
+    user_dict_files = MECAB_DICT_FILES
+
+    def __init__(self, vocab_file: str | None = None, spm_file: str | None = None,
+                 mecab_user_dict: str | None = None, **kwargs: Any) -> None:
+        self.mecab_user_dict = mecab_user_dict
+        word_kwargs = {"word_tokenizer_type": "mecab", "mecab_kwargs": {"mecab_dic": "unidic_lite"}}
+        super().__init__(vocab_file, spm_file, word_kwargs, **kwargs)
+
+    def _make_word_tokenizer(self) -> None:
+        self.word_tokenizer = MecabWordTokenizer(self.user_dict_paths())

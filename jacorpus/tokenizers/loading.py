@@ -1,7 +1,7 @@
 """The one way jacorpus loads a tokenizer folder (tokenizer, train and eval all come here).
 
-Sudachi tokenizer folders carry jacorpus's tokenizer class as code (``tokenization_jacorpus.py`` and
-``sudachi_split.py``), which transformers runs only with ``trust_remote_code``. Trusting every folder would run
+Sudachi and MeCab tokenizer folders carry jacorpus's tokenizer classes as code (``tokenization_jacorpus.py``,
+``sudachi_split.py``, ``mecab_split.py``), which transformers runs only with ``trust_remote_code``. Trusting every folder would run
 whatever Python a downloaded model ships, so the policy is: a folder's code is trusted by default only when it is
 byte-identical to the code this jacorpus version exports; anything else (another version's copy, an edited file,
 another project's auto_map) needs an explicit ``trust_remote_code=True`` (``--trust-remote-code`` on the CLI), and
@@ -18,7 +18,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REMOTE_MODULE = "tokenization_jacorpus"
 # file in a tokenizer folder -> the jacorpus source it is a copy of
 EXPORTED_CODE = {f"{REMOTE_MODULE}.py": "hf_tokenizer.py", "sudachi_split.py": "sudachi_split.py",
+                 "mecab_split.py": "mecab_split.py",
                  "sudachi_chunks.py": os.path.join(os.pardir, "foundation", "sudachi_chunks.py")}
+# the classes of hf_tokenizer.py (exported as REMOTE_MODULE): a tokenizer of one of them is saved with that code
+REMOTE_CLASSES = ("JacorpusJapaneseTokenizer", "JacorpusMecabTokenizer")
 
 
 class TokenizerTrustError(ValueError):

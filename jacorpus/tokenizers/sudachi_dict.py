@@ -136,6 +136,22 @@ def build_mecab_dic(csv_path: str, dic_path: str) -> dict:
             "build_seconds": round(time.perf_counter() - started, 2)}
 
 
+def compile_mecab_terms_dic(dict_dir: str, terms: list[str], csv_path: str, dic_path: str) -> dict:
+    """A MeCab user dictionary with only ``terms``, from the rows of a dictionary folder's mecab_user.csv (as
+    ``compile_terms_dic`` for Sudachi); says why not where it cannot (no such rows, no ``mecab-dict-index``)."""
+    wanted = set(terms)
+    source = os.path.join(dict_dir, "mecab_user.csv")
+    if not os.path.exists(source):
+        return {"compiled": False, "reason": f"{source} not found (made by `jacorpus dict build`)"}
+    with open(source, encoding="utf-8", newline="") as fh:
+        rows = [row for row in csv.reader(fh) if row and row[0] in wanted]
+    if not rows:
+        return {"compiled": False, "reason": "no kept term has a row in mecab_user.csv"}
+    with open(csv_path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    return {**build_mecab_dic(csv_path, dic_path), "rows": len(rows)}
+
+
 _ERROR_LINE = re.compile(r"\.csv:(\d+)")
 
 

@@ -8,7 +8,7 @@ and ``sudachipy`` inside the class.
 from __future__ import annotations
 
 import unicodedata
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 try:  # inside jacorpus: the one chunker
     from jacorpus.foundation.sudachi_chunks import SAFE_BYTES, SUDACHI_MAX_BYTES, split_for_sudachi  # noqa: F401
@@ -85,33 +85,36 @@ def whitespace_normalized(text: str) -> str:
     return SPACE.join(unicodedata.normalize("NFKC", text).split())
 
 
-def chunks(sudachi: "SudachiWords", text: str) -> list[str]:
-    """``text`` (already whitespace-normalized) as chunks: a word with the particles, auxiliaries, suffixes and
-    dependent verbs and adjectives after it, and the space before it, if any. ``"".join(chunks(...)) == text``."""
+def attach_chunks(morphemes: Iterable[tuple[str, Sequence[str]]]) -> list[str]:
+    """Chunks from (surface, part-of-speech fields) pairs: a word with the particles, auxiliaries, suffixes and
+    dependent verbs and adjectives after it, and the space before it, if any (Sudachi and MeCab/UniDic name these
+    parts of speech alike)."""
     out: list[str] = []
     after_space = False  # the last chunk is a space: the next word joins it
-    for _, piece in split_for_sudachi(text):
-        for m in sudachi.tokenizer.tokenize(piece):
-            surface = m.surface()
-            if surface.isspace():
-                if after_space:
-                    out[-1] += surface
-                else:
-                    out.append(surface)
-                after_space = True
-                continue
+    for surface, pos in morphemes:
+        if surface.isspace():
             if after_space:
-                out[-1] += surface
-            elif out and _attaches(m.part_of_speech()):
                 out[-1] += surface
             else:
                 out.append(surface)
-            after_space = False
+            after_space = True
+            continue
+        if after_space or (out and _attaches(pos)):
+            out[-1] += surface
+        else:
+            out.append(surface)
+        after_space = False
     return out
 
 
-def _attaches(pos: tuple[str, ...]) -> bool:
-    return pos[0] in ATTACHING_POS or (pos[1] == DEPENDENT and pos[0] in ATTACHING_DEPENDENT)
+def _attaches(pos: Sequence[str]) -> bool:
+    return pos[0] in ATTACHING_POS or (len(pos) > 1 and pos[1] == DEPENDENT and pos[0] in ATTACHING_DEPENDENT)
+
+
+def chunks(sudachi: "SudachiWords", text: str) -> list[str]:
+    """``text`` (already whitespace-normalized) as chunks (see ``attach_chunks``). ``"".join(chunks(...)) == text``."""
+    return attach_chunks((m.surface(), m.part_of_speech())
+                         for _, piece in split_for_sudachi(text) for m in sudachi.tokenizer.tokenize(piece))
 
 
 class SudachiWordTokenizer:
@@ -125,6 +128,10 @@ class SudachiWordTokenizer:
         if self.normalize_text:
             text = unicodedata.normalize("NFKC", text)
         return self.sudachi.words(text)
+
+    def split_words(self, text: str) -> list[str]:
+        """Words split at the whitespace inside them, of text already normalized (the WordPiece encode path)."""
+        return self.sudachi.split_words(text)
 
     def chunks(self, text: str) -> list[str]:
         """Whitespace-normalized text as chunks (see ``chunks``)."""

@@ -5,9 +5,10 @@ Which class a tokenizer folder holds (all load with ``AutoTokenizer.from_pretrai
 
 - char (any pretokenizer): TokenizersBackend from tokenizer.json;
 - sentencepiece / none: TokenizersBackend converted from the SentencePiece model (compared with SentencePiece);
-- wordpiece or sentencepiece / mecab: BertJapaneseTokenizer (fugashi + unidic-lite);
 - wordpiece or sentencepiece / sudachi: JacorpusJapaneseTokenizer, remote code (BertJapaneseTokenizer that cuts long
-  text and loads its user dictionaries from its folder).
+  text and loads its user dictionaries from its folder);
+- wordpiece or sentencepiece / mecab: JacorpusMecabTokenizer, the same remote code with MeCab words (fugashi +
+  unidic-lite, and the folder's ``mecab_user.dic``).
 
 A char tokenizer does not need words at all: its pretokenizer (and user dictionary) only set the Sudachi words that
 ``jacorpus.tokenizers.wwm.word_ids`` groups characters by.
@@ -148,9 +149,9 @@ def check_reload(recipe: TokenizerRecipe, tokenizer, folder: str, sample: Traini
     import warnings
 
     from jacorpus.tokenizers.export import add_remote_code
-    from jacorpus.tokenizers.loading import load_tokenizer
+    from jacorpus.tokenizers.loading import REMOTE_CLASSES, load_tokenizer
 
-    if type(tokenizer).__name__ == "JacorpusJapaneseTokenizer":
+    if type(tokenizer).__name__ in REMOTE_CLASSES:
         add_remote_code(folder, type(tokenizer).__name__)
     loaded = load_tokenizer(folder)
     for text in sample.texts[:RELOAD_SAMPLE]:

@@ -62,11 +62,13 @@ def causal_prompt_encoding(tokenizer: Any, begin: int) -> str:
         tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
             single=f"{token} $A", pair=f"{token} $A $B:1", special_tokens=[(token, begin)])
         return f"{token} + text (post-processor)"
-    if type(tokenizer).__name__ == "JacorpusJapaneseTokenizer":  # our class persists the pattern (hf_tokenizer.py)
+    from jacorpus.tokenizers.loading import REMOTE_CLASSES
+
+    if type(tokenizer).__name__ in REMOTE_CLASSES:  # our classes persist the pattern (tokenizers/hf_tokenizer.py)
         tokenizer.special_tokens_pattern = tokenizer.init_kwargs["special_tokens_pattern"] = "bos"
         return f"{token} + text (special_tokens_pattern bos)"
-    # BertJapaneseTokenizer (MeCab) fixes [CLS] text [SEP] in its constructor: nothing to persist
-    return "[CLS] text [SEP] (BertJapaneseTokenizer: pass add_special_tokens=False and prepend the bos id)"
+    # another slow class (e.g. BertJapaneseTokenizer itself) may fix [CLS] text [SEP] in its constructor
+    return f"as {type(tokenizer).__name__} does (pass add_special_tokens=False and prepend the bos id)"
 
 
 def copy_tokenizer_extras(tokenizer_dir: str, final: str) -> None:

@@ -125,6 +125,20 @@ def built_dictionary(built_corpus, shared_data, tmp_path_factory) -> Path:
     return out
 
 
+class Built(dict):
+    """Built on first use and kept for the session, so a test run selected with -k builds only what it reads."""
+
+    def __init__(self, make, keys) -> None:
+        super().__init__()
+        self.make, self.known = make, list(keys)
+
+    def __missing__(self, key):
+        if key not in self.known:
+            raise KeyError(key)
+        self[key] = value = self.make(key)
+        return value
+
+
 @pytest.fixture(scope="session")
 def built_tokenizers(built_corpus, built_dictionary, tmp_path_factory) -> dict[str, Path]:
     import yaml
@@ -133,15 +147,16 @@ def built_tokenizers(built_corpus, built_dictionary, tmp_path_factory) -> dict[s
     from jacorpus.tokenizers.train import train_tokenizer
 
     work = tmp_path_factory.mktemp("eval-tokenizers")
-    folders = {}
-    for name, spec in TOKENIZER_KINDS.items():
-        spec = {"name": name, **spec}
+
+    def build(name: str) -> Path:
+        spec = {"name": name, **TOKENIZER_KINDS[name]}
         if spec.get("dictionary") == "DICT":
             spec["dictionary"] = str(built_dictionary)
         (work / f"{name}.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
         train_tokenizer(load_tokenizer_recipe(str(work / f"{name}.yaml")), [str(built_corpus)], str(work / name), progress=False)
-        folders[name] = work / name
-    return folders
+        return work / name
+
+    return Built(build, TOKENIZER_KINDS)
 
 
 def train_tiny(arch: str, tokenizer: Path, corpus: Path, out: Path, steps: int = 2) -> Path:
@@ -168,12 +183,12 @@ def train_tiny(arch: str, tokenizer: Path, corpus: Path, out: Path, steps: int =
 
 @pytest.fixture(scope="session")
 def trained_models(built_tokenizers, built_corpus, tmp_path_factory) -> dict[tuple[str, str], Path]:
-    """(arch, tokenizer kind) -> exported model: GPT-2 and RoBERTa on every kind; Llama and DeBERTa-v2 on two."""
+    """(arch, tokenizer kind) -> exported model: GPT-2 and RoBERTa on every kind; Llama and DeBERTa-v2 on some."""
     import os
 
     os.environ.setdefault("DS_ACCELERATOR", "cpu")
     root = tmp_path_factory.mktemp("eval-models")
     pairs = [(arch, kind) for kind in TOKENIZER_KINDS for arch in ("gpt2", "roberta")]
-    pairs += [("llama", "sp-none-dict"), ("deberta-v2", "wp-sudachi-dict")]
-    return {(arch, kind): train_tiny(arch, built_tokenizers[kind], built_corpus, root / f"{arch}-{kind}")
-            for arch, kind in pairs}
+    pairs += [("llama", "sp-none-dict"), ("llama", "wp-mecab"), ("deberta-v2", "wp-sudachi-dict")]
+    return Built(lambda pair: train_tiny(pair[0], built_tokenizers[pair[1]], built_corpus, root / "-".join(pair)),
+                 pairs)

@@ -221,7 +221,7 @@ def test_vocabulary_mismatch_is_one_line(trained_models, shared_data, tmp_path):
     assert "tokens but the model's embedding has" in line
 
 
-@pytest.mark.parametrize("arch,kind", [("gpt2", k) for k in KINDS] + [("llama", "sp-none-dict")])
+@pytest.mark.parametrize("arch,kind", [("gpt2", k) for k in KINDS] + [("llama", "sp-none-dict"), ("llama", "wp-mecab")])
 def test_causal_export_contract(arch, kind, trained_models):
     import torch
     from transformers import AutoModelForCausalLM
@@ -240,8 +240,9 @@ def test_causal_export_contract(arch, kind, trained_models):
     assert tok.model_max_length == SEQ_LEN
     prompt = tok("吾輩は猫である。", return_tensors="pt")
     body = tok("吾輩は猫である。", add_special_tokens=False)["input_ids"]
-    if kind != "wp-mecab":  # BertJapaneseTokenizer fixes [CLS] text [SEP] (see train/export.py)
-        assert prompt["input_ids"][0].tolist() == [begin] + body  # no end-of-document token appended
+    assert prompt["input_ids"][0].tolist() == [begin] + body  # no end-of-document token appended
+    if tok.cls_token_id is not None and tok.cls_token_id != begin:
+        assert tok.cls_token_id not in prompt["input_ids"][0].tolist()  # not BERT's [CLS] text [SEP]
     model = AutoModelForCausalLM.from_pretrained(final).eval()
     with torch.no_grad():
         out = model.generate(**prompt, max_new_tokens=5, do_sample=False, eos_token_id=None)
@@ -260,3 +261,22 @@ def test_masked_export_fills_masks(arch, kind, trained_models):
     fill = pipeline("fill-mask", model=AutoModelForMaskedLM.from_pretrained(final), tokenizer=tok)
     found = fill(f"吾輩は{tok.mask_token}である。", top_k=3)
     assert len(found) == 3 and all(0 <= f["score"] <= 1 and f["token"] < len(tok) for f in found)
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "llama"])
+def test_mecab_causal_export_encodes_prompts_like_sudachi(arch, trained_models):
+    """The MeCab tokenizer class saves the prompt encoding of causal exports as the Sudachi class does: the
+    document-begin token, then the text; neither [CLS] nor the end-of-document [SEP] after it."""
+    from jacorpus.tokenizers.loading import load_tokenizer
+
+    mecab, sudachi = trained_models[(arch, "wp-mecab")], trained_models[("gpt2", "wp-sudachi-dict")]
+    configs = [json.loads((f / "tokenizer_config.json").read_text()) for f in (mecab, sudachi)]
+    assert [c["special_tokens_pattern"] for c in configs] == ["bos", "bos"]
+    assert [c["auto_map"]["AutoTokenizer"][0] for c in configs] == [
+        "tokenization_jacorpus.JacorpusMecabTokenizer", "tokenization_jacorpus.JacorpusJapaneseTokenizer"]
+    for final in (mecab, sudachi):
+        assert "A prompt encodes as [SEP] + text (special_tokens_pattern bos)." in (final / "README.md").read_text()
+        tok = load_tokenizer(str(final))
+        ids = tok("吾輩は猫である。")["input_ids"]
+        assert ids == [tok.sep_token_id] + tok("吾輩は猫である。", add_special_tokens=False)["input_ids"]
+        assert tok.cls_token_id not in ids and tok.sep_token_id not in ids[1:]

@@ -104,6 +104,8 @@ RECIPES = {
     "sp_sudachi_dict": {"kind": "sentencepiece", "vocab_size": 3000, "pretokenizer": {"type": "sudachi", "mode": "C"},
                         "dictionary": "DICT", "dictionary_max_share": 0.3},
     "wp_mecab": {"kind": "wordpiece", "vocab_size": 3000, "pretokenizer": {"type": "mecab"}},
+    "sp_mecab_dict": {"kind": "sentencepiece", "vocab_size": 3000, "pretokenizer": {"type": "mecab"},
+                      "dictionary": "DICT", "dictionary_max_share": 0.3},
 }
 
 

@@ -17,10 +17,10 @@ from jacorpus.tokenizers.terms import TermMatcher
 from .conftest import RECIPES
 
 CLASSES = {"char": "TokenizersBackend", "sp": "TokenizersBackend", "sp_dict": "TokenizersBackend",
-           "sp_bpe": "TokenizersBackend", "wp_mecab": "BertJapaneseTokenizer",
-           "wp_dict": "JacorpusJapaneseTokenizer", "sp_sudachi": "JacorpusJapaneseTokenizer",
-           "sp_sudachi_dict": "JacorpusJapaneseTokenizer"}
-REMOTE = {"wp_dict", "sp_sudachi", "sp_sudachi_dict"}
+           "sp_bpe": "TokenizersBackend", "wp_mecab": "JacorpusMecabTokenizer",
+           "sp_mecab_dict": "JacorpusMecabTokenizer", "wp_dict": "JacorpusJapaneseTokenizer",
+           "sp_sudachi": "JacorpusJapaneseTokenizer", "sp_sudachi_dict": "JacorpusJapaneseTokenizer"}
+REMOTE = {"wp_dict", "sp_sudachi", "sp_sudachi_dict", "wp_mecab", "sp_mecab_dict"}
 
 
 def no_space_nfkc(text: str) -> str:
@@ -55,20 +55,18 @@ def test_loads_with_auto_tokenizer_and_special_tokens(tokenizers, name):
     assert card.data.language == ["ja"] and "tokenizer" in card.data.tags
 
 
-EXACT = {"char", "sp", "sp_dict", "sp_bpe", "sp_sudachi", "sp_sudachi_dict"}  # WordPiece puts spaces between words
+EXACT = {"char", "sp", "sp_dict", "sp_bpe", "sp_sudachi", "sp_sudachi_dict", "sp_mecab_dict"}  # WordPiece puts spaces between words
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_round_trips_real_text(tokenizers, name, medtxt):
     """decode(encode(x)) is the normalized text exactly (spaces included) for every kind but WordPiece, which loses
-    no character either; only transformers' own MeCab class (no byte fallback) may give [UNK]."""
+    no character either, and none gives [UNK]."""
     tok = load_tokenizer(str(tokenizers[name]))
     failures = []
     for doc in medtxt:
         ids = tok(doc, add_special_tokens=False)["input_ids"]
-        if name == "wp_mecab" and tok.unk_token_id in ids:
-            continue  # an unknown character cannot come back
-        assert name == "wp_mecab" or tok.unk_token_id not in ids
+        assert tok.unk_token_id not in ids
         decoded = tok.decode(ids)
         if name in EXACT:
             expected = " ".join(unicodedata.normalize("NFKC", doc).split())
@@ -81,7 +79,7 @@ def test_round_trips_real_text(tokenizers, name, medtxt):
 
 def test_byte_fallback_for_characters_never_seen(tokenizers):
     text = "腟分泌物と漿液性の〈滲出液〉🩺を認めた。"  # 🩺 is in no training text; 腟 and 〈〉 are not in MedTxt
-    for name in ["char", "wp_dict", "sp_sudachi_dict"]:
+    for name in ["char", "wp_dict", "sp_sudachi_dict", "wp_mecab", "sp_mecab_dict"]:
         tok = load_tokenizer(str(tokenizers[name]))
         ids = tok(text, add_special_tokens=False)["input_ids"]
         tokens = tok.convert_ids_to_tokens(ids)
