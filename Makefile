@@ -54,6 +54,9 @@ bench: $(STAMP)
 BENCH_RECORD := JACORPUS_BENCH_RESULTS=$(CURDIR)/bench/results taskset -c 0 $(BIN)/python
 bench-record: $(STAMP)
 	$(BENCH_RECORD) bench/dedup.py
+	# text-dedup cannot share the project's venv (rich<14, urllib3<=2.0): a throwaway venv of its own
+	test -x /tmp/tdvenv/bin/python || (python3 -m venv /tmp/tdvenv && /tmp/tdvenv/bin/pip install -q text-dedup==0.4.0)
+	$(BENCH_RECORD) bench/dedup.py --part text_dedup
 	$(BENCH_RECORD) bench/startup.py
 	$(BENCH_RECORD) bench/dedup_memory.py --out bench/results/dedup_memory.json
 	$(BENCH_RECORD) bench/filters.py

@@ -43,11 +43,12 @@ sys.path.insert(0, str(REPO / "bench"))
 from _common import results_dir, shared_data_dir  # noqa: E402
 import _neardup_set as neardup_set  # noqa: E402
 
+TEXT_DEDUP_VENV = Path(os.environ.get("TEXT_DEDUP_VENV", "/tmp/tdvenv"))  # python -m venv + pip install text-dedup==0.4.0
 TEXT_DEDUP = (
-    "not run: text-dedup 0.4.0 (the last release on the package index, 2024) pins rich<14 and urllib3<=2.0 (this "
-    "project has rich 15, urllib3 2.8) and pulls pyspark, onnxruntime and unisim, so it cannot share this venv; a venv "
-    "of its own was not tried (hundreds of MB of dependencies on 2 shared cores), and its README announces the "
-    "package's retirement"
+    "text-dedup 0.4.0 (the last release on the package index, 2024) cannot share this venv: it pins rich<14 and "
+    "urllib3<=2.0 and pulls pyspark, onnxruntime and unisim. In a venv of its own (`python -m venv /tmp/tdvenv && "
+    "/tmp/tdvenv/bin/pip install text-dedup==0.4.0`: installs, no torch) `--part text_dedup` runs its MinHash "
+    "(bench/_text_dedup_minhash.py) beside jacorpus's default"
 )
 THRESHOLD, NUM_PERM = 0.8, 128
 
@@ -173,6 +174,44 @@ def hojichar_lsh(texts: list[str]) -> np.ndarray:
         for key in doc.extras["dedup_lsh"]:  # the clusters its key pool implies (it only rejects the later ones)
             uf.union(i, first.setdefault(key, i))
     return uf.labels()
+
+
+def text_dedup_lsh(texts: list[str], work: Path, hash_name: str) -> tuple[np.ndarray, float]:
+    """text-dedup's MinHash in its own venv: (cluster labels, CPU seconds of its MinHash work, as it measured them)."""
+    import subprocess
+
+    path = work / "text_dedup_input.json"
+    if not path.exists():
+        path.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    done = subprocess.run([str(TEXT_DEDUP_VENV / "bin" / "python"), str(REPO / "bench" / "_text_dedup_minhash.py"),
+                           str(path), hash_name], capture_output=True, text=True, check=True)
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    return np.unique(np.array(out["labels"]), return_inverse=True)[1], out["cpu_s"]
+
+
+def bench_text_dedup(texts: list[str], truth: dict, work: Path, rounds: int) -> dict:
+    """jacorpus's default recipe and text-dedup's MinHash (SHA-1, its default hash, and xxh3, its fastest), in turn.
+    jacorpus's CPU time is the whole recipe (read jsonl, write shards, dedup, write output); text-dedup's is its
+    MinHash work alone (normalize, signatures, bands, union-find), without the datasets I/O of its CLI."""
+    contenders = {
+        "jacorpus default (16x8, verify)": lambda k: jacorpus_recipe(texts, work / f"a{k}", ""),
+        "text-dedup 0.4.0 (9x13, sha1)": lambda k: text_dedup_lsh(texts, work, "sha1"),
+        "text-dedup 0.4.0 (9x13, xxh3)": lambda k: text_dedup_lsh(texts, work, "xxh3"),
+    }
+    jacorpus_recipe(texts[:50], work / "warm", "")
+    rows: dict = {name: {"cpu_s": []} for name in contenders}
+    for k in range(rounds):
+        for name, run in contenders.items():
+            cpu = cpu_seconds()
+            out = run(k)
+            label, own_cpu = out if isinstance(out, tuple) else (out, cpu_seconds() - cpu)
+            rows[name]["cpu_s"].append(own_cpu)
+            rows[name] |= quality(label, truth)
+            print(name, json.dumps({x: rows[name][x] for x in ("cpu_s", "recall_0.8", "precision")}), file=sys.stderr)
+    ours = rows["jacorpus default (16x8, verify)"]["cpu_s"]
+    for name, row in rows.items():  # per-round ratio, then the median: > 1 means jacorpus used less CPU
+        row["jacorpus_is"] = float(np.median([t / o for t, o in zip(row["cpu_s"], ours)]))
+    return rows
 
 
 def quality(label: np.ndarray, truth: dict) -> dict:
@@ -349,13 +388,23 @@ def markdown(result: dict) -> str:
                 lines.append(f"| {name} | {row['docs_per_cpu_s']:.0f} | {row['jacorpus_is']:.2f}x |")
         lines.append("")
     lines += [f"text-dedup: {result['text_dedup']}."]
+    if "text_dedup_planted" in result:
+        td = result["text_dedup_planted"]
+        lines += ["", f"## text-dedup on the planted-edit set (`{td['command']}`, load average at start {td['load']})", "",
+                  "Same texts, normalization, character 5-grams, 128 permutations, threshold 0.8. jacorpus's CPU time is "
+                  "the whole recipe (read, shards, dedup, write); text-dedup's is its MinHash work alone (its datasets "
+                  "I/O left out). Median of the rounds; 'jacorpus is': median per-round CPU ratio text-dedup / jacorpus.", "",
+                  "| contender | recall J>=0.8 | J>=0.9 | precision | removed | CPU s | jacorpus is |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, row in td["rows"].items():
+            lines.append(f"| {name} | {row['recall_0.8']:.3f} | {row['recall_0.9']:.3f} | {row['precision']:.3f} | "
+                         f"{row['removed']} | {float(np.median(row['cpu_s'])):.1f} | {row['jacorpus_is']:.2f}x |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2,000 documents, 1 round (a smoke run)")
-    parser.add_argument("--part", choices=["all", "planted", "signatures"], default="all",
+    parser.add_argument("--part", choices=["all", "planted", "signatures", "text_dedup"], default="all",
                         help="run one part and keep the other from an existing OUT/dedup.json")
     parser.add_argument("--out", type=Path, default=results_dir(), help="folder for dedup.{json,md,png}")
     args = parser.parse_args()
@@ -371,8 +420,19 @@ def main() -> None:
                     "text_dedup": TEXT_DEDUP}
     if args.part != "all":  # the other part's figures (and their load) stay as recorded
         kept = json.loads((args.out / "dedup.json").read_text(encoding="utf-8"))
-        result |= {k: kept[k] for k in (("truth", "planted", "load") if args.part == "signatures" else ("signatures",))}
-        result["load_signatures" if args.part == "signatures" else "load"] = load
+        keep = {"signatures": ("truth", "planted", "load"), "planted": ("signatures",),
+                "text_dedup": ("truth", "planted", "load", "signatures", "load_signatures")}[args.part]
+        result |= {k: kept[k] for k in keep if k in kept}
+        if args.part != "text_dedup":
+            result["load_signatures" if args.part == "signatures" else "load"] = load
+        if "text_dedup_planted" in kept:  # recorded by --part text_dedup only
+            result["text_dedup_planted"] = kept["text_dedup_planted"]
+    if args.part == "text_dedup":
+        data = neardup_set.load_or_build(shared, base, copies, REPO / "out" / "bench" / "cache")
+        with tempfile.TemporaryDirectory() as tmp:
+            result["text_dedup_planted"] = {
+                "load": load, "command": "taskset -c 0 .venv/bin/python bench/dedup.py --part text_dedup",
+                "rows": bench_text_dedup(data["texts"], data, Path(tmp), rounds)}
     if args.part in ("all", "planted"):
         data = neardup_set.load_or_build(shared, base, copies, REPO / "out" / "bench" / "cache")
         texts = data["texts"]

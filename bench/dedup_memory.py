@@ -205,6 +205,16 @@ def write_reports(result: dict, out_json: Path) -> None:
         lines.append(f"| {r['docs']:,} | {p['tree_peak_rss_mb']:.0f} / {p['tree_peak_anon_mb']:.0f} | "
                      f"{p['seconds']:.0f} | {q['tree_peak_rss_mb']:.0f} / {q['tree_peak_anon_mb']:.0f} | "
                      f"{q['seconds']:.0f} | {removed:,} | {r['planted']:,} |")
+    if len(rows) >= 2 and rows[-1]["docs"] < 1_000_000:  # the slope between the two largest sizes, drawn to 1M
+        a, b = rows[-2], rows[-1]
+        slope = {part: (b[part]["tree_peak_anon_mb"] - a[part]["tree_peak_anon_mb"]) / (b["docs"] - a["docs"]) * 100_000
+                 for part in ("pipeline", "prepare")}
+        at_1m = {part: b[part]["tree_peak_anon_mb"] + slope[part] * (1_000_000 - b["docs"]) / 100_000 for part in slope}
+        lines += ["", f"Scaling (not measured at 1,000,000: that run takes over 10 minutes on these shared cores): "
+                  f"anonymous memory grows by {slope['pipeline']:.0f} MB (whole recipe) and {slope['prepare']:.0f} MB "
+                  f"(prepare) per 100,000 documents between {a['docs']:,} and {b['docs']:,}; drawn linearly to "
+                  f"1,000,000 documents: ~{at_1m['pipeline']:.0f} MB and ~{at_1m['prepare']:.0f} MB. Times are wall "
+                  "seconds on a machine shared with other jobs (load above), so they do not scale cleanly."]
     out_json.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     import matplotlib
 

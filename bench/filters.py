@@ -2,11 +2,16 @@
 
     .venv/bin/python bench/filters.py [--quick] [--out bench/results]
 
-Speed: documents/s on one core (one process, one thread) of normalize -> language -> quality -> pii over real
-Japanese web text (ABEJA-CC-JA sample + mC4-ja paragraphs), each chain timed in the same process, in turn, best of
-N rounds. Peers: HojiChar 0.18 (DocumentNormalizer, AcceptJapaneseByFastText on the same lid.176.ftz, its Japanese
-quality filters, MaskPersonalInformation) and datatrove 0.10 (LanguageFilter on the same model, the FineWeb-2
-jpn_Jpan Gopher/FineWeb filters, PIIFormatter; datatrove has no Unicode normalizer, so its chain has none).
+Speed: CPU seconds on one core (one process, one thread) over real Japanese web text (ABEJA-CC-JA sample + mC4-ja
+paragraphs), every chain timed in the same process, taking turns within each round. Pairs doing the same work:
+- jacorpus's fineweb2_ja preset alone vs datatrove 0.10's Gopher repetition, FineWeb quality and Gopher quality
+  filters with FineWeb-2's jpn_Jpan parameters: the kept sets must be identical (the bench stops otherwise).
+- the whole chains normalize -> language -> fineweb2_ja -> pii vs datatrove's LanguageFilter (same lid.176.ftz) ->
+  the same three filters -> PIIFormatter (datatrove has no Unicode normalizer; jacorpus's language step also wants
+  kana): kept sets reported.
+- the rules HojiChar 0.18 and jacorpus share, same parameters (SAME_RULES_AS_HOJICHAR and the two chain builders):
+  kept sets reported, with the rule that dropped each document the two disagree on.
+jacorpus's swallow chain and HojiChar's own chain (other rule families) are timed for reference only.
 Accuracy: language ID on web_html + WARC pages, presets and a trained classifier against the mC4 human labels.
 The last line printed is one JSON object with every figure.
 """
@@ -16,6 +21,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
+import statistics
 import sys
 import time
 from functools import partial
@@ -43,33 +50,79 @@ FW2 = dict(  # FineWeb-2 configs/jpn_Jpan.yml as fineweb-2-pipeline.py passes it
 )
 
 
-# -- chains: each maps a list of texts to the number of documents kept ------------------------------------------
-def jacorpus_chain(preset: str) -> tuple[Callable[[list[str]], int], list[str]]:
+# -- chains: each maps a list of texts to the indices of the documents kept -------------------------------------
+Chain = Callable[[list[str]], list[int]]
+
+
+def run_steps(steps: list[Any], texts: list[str]) -> list[int]:
+    """Indices of the texts that come out of a chain of datatrove-style steps (jacorpus's steps are ones too)."""
+    stream: Iterable[Document] = (Document(text=t, id=str(i), metadata={"source": "b"}) for i, t in enumerate(texts))
+    for step in steps:
+        stream = step.run(stream)
+    return [int(doc.id) for doc in stream]
+
+
+def jacorpus_chain(preset: str) -> tuple[Chain, list[str]]:
     from jacorpus.corpus.steps import load_builtin_steps
 
     steps_by_name = load_builtin_steps()
     names = [n for n in ("normalize", "language", "quality", "pii") if n in steps_by_name]
     steps = [LanguageFilter(LanguageOptions()) if n == "language" else
              QualityFilter(QualityOptions(preset=preset)) if n == "quality" else steps_by_name[n]() for n in names]
-
-    def run(texts: list[str]) -> int:
-        stream: Iterable[Document] = (Document(text=t, id=str(i), metadata={"source": "b"}) for i, t in enumerate(texts))
-        for step in steps:
-            stream = step.run(stream)
-        return sum(1 for _ in stream)
-
-    return run, names
+    return partial(run_steps, steps), names
 
 
-def hojichar_chain() -> Callable[[list[str]], int]:
+def jacorpus_fineweb2_rules() -> Chain:
+    """The fineweb2_ja preset alone: exactly the rules of datatrove_fineweb2_rules."""
+    return partial(run_steps, [QualityFilter(QualityOptions(preset="fineweb2_ja"))])
+
+
+def datatrove_fineweb2_rules() -> Chain:
+    """datatrove's three filters with FineWeb-2's jpn_Jpan parameters (fineweb-2-pipeline.py), nothing else."""
+    from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+
+    from jacorpus.corpus.quality import FINEWEB2_JA_STOP_WORDS
+
+    return partial(run_steps, [
+        GopherRepetitionFilter(language="jpn_Jpan", **FW2["rep"]), FineWebQualityFilter(language="jpn_Jpan", **FW2["fw"]),
+        GopherQualityFilter(language="jpn_Jpan", stop_words=FINEWEB2_JA_STOP_WORDS, **FW2["gq"])])
+
+
+# The rules HojiChar and jacorpus both have, with the same parameters: Unicode NFKC, lid.176 >= 0.65 on the whole
+# text, at least 400 characters, at most 70 % of lines ending with an ellipsis, phone/e-mail masking. HojiChar's
+# other Japanese filters (AcceptJapanese's kana in the first 50 characters, DiscardRareKuten, CharRepetitionRatio)
+# have no jacorpus rule, and jacorpus's other rules none in HojiChar, so neither chain runs them.
+SAME_RULES_AS_HOJICHAR = dict(min_chars=400, max_ellipsis_line_fraction=0.7)
+
+
+def jacorpus_hojichar_rules(lid_chars: int = 10**9) -> Chain:
+    """lid_chars: characters given to fastText; HojiChar gives it the whole text, jacorpus's default is 2,000."""
+    from jacorpus.corpus.normalize import Normalize, NormalizeOptions
+    from jacorpus.corpus.pii import Pii, PiiOptions
+
+    only_nfkc = NormalizeOptions(tildes="keep", dashes=False, collapse_long_vowels=False, spaces="keep",
+                                 collapse_whitespace=False, control_chars=False)
+    lid = LanguageOptions(min_score=0.65, require_kana=False, max_chars=lid_chars)
+    return partial(run_steps, [Normalize(only_nfkc), LanguageFilter(lid),
+                               QualityFilter(QualityOptions(preset="none", **SAME_RULES_AS_HOJICHAR)),
+                               Pii(PiiOptions(types=["phone", "email"]))])
+
+
+def hojichar_same_rules() -> Chain:
     from hojichar import Compose, Document as HDoc
-    from hojichar.core.filter_interface import Filter
     from hojichar.filters import document_filters as df
+
+    compose = Compose([df.DocumentNormalizer(), hojichar_lid(), df.DocumentLengthFilter(min_doc_len=400),
+                       df.DiscardTooManyEndingEllipsis(threshold=0.7), df.MaskPersonalInformation()])
+    return lambda texts: [i for i, t in enumerate(texts) if not compose.apply(HDoc(t)).is_rejected]
+
+
+def hojichar_lid() -> Any:
+    """HojiChar's AcceptJapaneseByFastText at 0.65, on the lid.176.ftz jacorpus uses (it would fetch lid.176.bin)."""
+    from hojichar.core.filter_interface import Filter
     from hojichar.filters.language_identification import AcceptJapaneseByFastText
 
     class LocalModelLID(AcceptJapaneseByFastText):
-        """HojiChar's filter wants lid.176.bin from the network; give it the same .ftz ours uses."""
-
         def __init__(self) -> None:
             import fasttext
 
@@ -77,15 +130,22 @@ def hojichar_chain() -> Callable[[list[str]], int]:
             self.language, self.lang_score_threshold = "ja", 0.65
             self.model = fasttext.load_model(lid_model_path())
 
+    return LocalModelLID()
+
+
+def hojichar_chain() -> Chain:
+    from hojichar import Compose, Document as HDoc
+    from hojichar.filters import document_filters as df
+
     compose = Compose([
-        df.DocumentNormalizer(), df.AcceptJapanese(), LocalModelLID(), df.DocumentLengthFilter(min_doc_len=400),
+        df.DocumentNormalizer(), df.AcceptJapanese(), hojichar_lid(), df.DocumentLengthFilter(min_doc_len=400),
         df.DiscardRareKuten(), df.CharRepetitionRatioFilter(), df.DiscardTooManyEndingEllipsis(),
         df.MaskPersonalInformation(),
     ])
-    return lambda texts: sum(1 for t in texts if not compose.apply(HDoc(t)).is_rejected)
+    return lambda texts: [i for i, t in enumerate(texts) if not compose.apply(HDoc(t)).is_rejected]
 
 
-def datatrove_chain() -> Callable[[list[str]], int]:
+def datatrove_chain() -> Chain:
     from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
     from datatrove.pipeline.filters import LanguageFilter as DTLanguageFilter
     from datatrove.pipeline.formatters import PIIFormatter
@@ -94,40 +154,88 @@ def datatrove_chain() -> Callable[[list[str]], int]:
 
     lid = DTLanguageFilter(languages=["ja"], language_threshold=0.65)
     lid.model.MODEL_URL = lid_model_path()  # local file, nothing downloaded
-    steps = [lid, GopherRepetitionFilter(language="jpn_Jpan", **FW2["rep"]),
-             FineWebQualityFilter(language="jpn_Jpan", **FW2["fw"]),
-             GopherQualityFilter(language="jpn_Jpan", stop_words=FINEWEB2_JA_STOP_WORDS, **FW2["gq"]), PIIFormatter()]
+    return partial(run_steps, [lid, GopherRepetitionFilter(language="jpn_Jpan", **FW2["rep"]),
+                               FineWebQualityFilter(language="jpn_Jpan", **FW2["fw"]),
+                               GopherQualityFilter(language="jpn_Jpan", stop_words=FINEWEB2_JA_STOP_WORDS, **FW2["gq"]),
+                               PIIFormatter()])
 
-    def run(texts: list[str]) -> int:
-        stream: Iterable[Document] = (Document(text=t, id=str(i)) for i, t in enumerate(texts))
-        for step in steps:
-            stream = step.run(stream)
-        return sum(1 for _ in stream)
 
-    return run
+# (ours, peer, must keep the same documents): pairs running the same rules; the whole chains differ in what comes
+# before the rules (jacorpus normalizes; its language step also wants kana and samples 2,000 characters)
+PAIRS = [("jacorpus_fineweb2_ja_rules", "datatrove_fineweb2_ja_rules", True),
+         ("jacorpus_fineweb2_ja", "datatrove_fineweb2_ja", False),
+         ("jacorpus_hojichar_rules", "hojichar_same_rules", False),
+         # one parameter apart: fastText sees jacorpus's default 2,000-character sample instead of the whole text
+         ("jacorpus_hojichar_rules_lid_2000", "hojichar_same_rules", False)]
 
 
 def bench_speed(texts: list[str], rounds: int) -> dict[str, Any]:
     ours_swallow, names = jacorpus_chain("swallow")
     ours_fw2, _ = jacorpus_chain("fineweb2_ja")
-    chains = {"jacorpus_swallow": ours_swallow, "jacorpus_fineweb2_ja": ours_fw2,
-              "hojichar": hojichar_chain(), "datatrove_fineweb2_ja": datatrove_chain()}
+    chains = {"jacorpus_fineweb2_ja_rules": jacorpus_fineweb2_rules(), "datatrove_fineweb2_ja_rules": datatrove_fineweb2_rules(),
+              "jacorpus_fineweb2_ja": ours_fw2, "datatrove_fineweb2_ja": datatrove_chain(),
+              "jacorpus_hojichar_rules": jacorpus_hojichar_rules(), "hojichar_same_rules": hojichar_same_rules(),
+              "jacorpus_hojichar_rules_lid_2000": jacorpus_hojichar_rules(2000),
+              "jacorpus_swallow": ours_swallow, "hojichar": hojichar_chain()}
     for run in chains.values():  # load models and tokenizers outside the timed part
         run(texts[:20])
+    load_before = os.getloadavg()
     # interleaved rounds: load from other processes hits every chain alike
-    times, kept = take_turns({name: partial(run, texts) for name, run in chains.items()}, rounds)
+    times, kept = take_turns({name: partial(run, texts) for name, run in chains.items()}, rounds, progress="chains")
     best = {name: min(seconds) for name, seconds in times.items()}
     docs_per_s = {name: round(len(texts) / seconds, 1) for name, seconds in best.items()}
+    ratios, agreement = {}, {}
+    for ours, peer, must_agree in PAIRS:
+        per_round = sorted(p / o for p, o in zip(times[peer], times[ours]))  # > 1: ours is faster
+        ratios[f"{ours}_vs_{peer}"] = {"median": round(statistics.median(per_round), 2),
+                                        "min": round(per_round[0], 2), "max": round(per_round[-1], 2),
+                                        "best_rounds": round(best[peer] / best[ours], 2)}
+        only_ours, only_peer = sorted(set(kept[ours]) - set(kept[peer])), sorted(set(kept[peer]) - set(kept[ours]))
+        agreement[f"{ours}_vs_{peer}"] = {"same": not only_ours and not only_peer, "kept_by_both": len(set(kept[ours]) & set(kept[peer])),
+                                          "only_ours": only_ours, "only_peer": only_peer}
+        if must_agree and (only_ours or only_peer):
+            raise SystemExit(f"{ours} and {peer} run the same rules but keep different documents: {agreement}")
     return {
         "documents": len(texts), "characters": sum(map(len, texts)), "rounds": rounds, "jacorpus_steps": names,
-        "docs_per_s_per_core": docs_per_s, "kept": kept,
-        # only chains running the same rules are compared; jacorpus's swallow preset and HojiChar's chain are other
-        # rule families, so no ratio between them is claimed (their docs/s above are for reference)
-        "ratios": {
-            "jacorpus_fineweb2_ja_vs_datatrove_same_rules": round(
-                docs_per_s["jacorpus_fineweb2_ja"] / docs_per_s["datatrove_fineweb2_ja"], 2),
-        },
+        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        "docs_per_s_per_core": docs_per_s, "kept": {name: len(ids) for name, ids in kept.items()},
+        # only pairs running the same rules are compared; jacorpus's swallow preset and HojiChar's own chain are
+        # other rule families, so no ratio between them is claimed (their docs/s above are for reference)
+        "ratios": ratios, "kept_sets": agreement,
+        "hojichar_differences": explain_hojichar_differences(texts, agreement["jacorpus_hojichar_rules_vs_hojichar_same_rules"]),
     }
+
+
+def explain_hojichar_differences(texts: list[str], agreement: dict[str, Any]) -> list[dict[str, Any]]:
+    """For each document one of the two same-rule chains keeps and the other drops: the rule that dropped it."""
+    from hojichar import Document as HDoc
+    from hojichar.filters import document_filters as df
+
+    from jacorpus.corpus.normalize import Normalize
+
+    ours = jacorpus_hojichar_rules().args[0]  # the steps of partial(run_steps, steps)
+    theirs = [("nfkc", df.DocumentNormalizer()), ("lid", hojichar_lid()), ("length", df.DocumentLengthFilter(min_doc_len=400)),
+              ("ending_ellipsis", df.DiscardTooManyEndingEllipsis(threshold=0.7))]
+    out = []
+    for i in agreement["only_ours"] + agreement["only_peer"]:
+        doc, reason = Document(text=texts[i], id=str(i), metadata={"source": "b"}), None
+        for step in ours:
+            if isinstance(step, Normalize):
+                doc.text = step.apply(doc)
+            elif hasattr(step, "filter") and (r := step.filter(doc)) is not True:
+                reason = r[1] if isinstance(r, tuple) else step.name
+                break
+        hdoc, hreason = HDoc(texts[i]), None
+        for name, f in theirs:
+            hdoc = f.apply(hdoc)
+            if hdoc.is_rejected:
+                hreason = name
+                break
+        out.append({"doc": i, "kept_by": "jacorpus" if i in agreement["only_ours"] else "hojichar",
+                    "jacorpus_drop": reason, "hojichar_drop": hreason,
+                    "lid": {"jacorpus": [doc.metadata.get("language"), round(doc.metadata.get("language_score", 0), 3)]},
+                    "chars": len(texts[i]), "head": texts[i][:40]})
+    return out
 
 
 # -- accuracy --------------------------------------------------------------------------------------------------
@@ -210,12 +318,26 @@ def label_accuracy(data: Path, seeds: list[int]) -> dict[str, Any]:
 
 def write_markdown(path: Path, figures: dict[str, Any]) -> None:
     speed = figures["speed"]
-    lines = ["# Filter chain benchmark (bench/filters.py)", "",
+    command = "JACORPUS_BENCH_RESULTS=bench/results taskset -c 0 .venv/bin/python bench/filters.py" + (
+        " --speed-only" if figures.get("speed_only") else "")
+    lines = ["# Filter chain benchmark (bench/filters.py)", "", f"`{command}`" + (
+                 " (accuracy sections: kept from the previous full run)" if figures.get("speed_only") else ""), "",
              f"Mode: {figures['mode']}. {speed['documents']} real Japanese web documents ({speed['characters']:,} chars), "
              f"one core, best of {speed['rounds']} interleaved rounds, CPU seconds (time.process_time). jacorpus steps: {', '.join(speed['jacorpus_steps'])}.", "",
              "| chain | docs/s per core | kept |", "|---|---:|---:|"]
     lines += [f"| {name} | {v} | {speed['kept'][name]} |" for name, v in speed["docs_per_s_per_core"].items()]
-    lines += ["", "| ratio | value |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in speed["ratios"].items()]
+    lines += ["", f"Load average (1 min) before/after the timed rounds: {speed['load_average_before_after']} on 2 shared cores.",
+              "", "Same work side by side (peer CPU time / jacorpus CPU time; > 1: jacorpus is faster):", "",
+              "| pair | median of rounds (min-max) | best rounds | kept sets |", "|---|---:|---:|---|"]
+    for pair, r in speed["ratios"].items():
+        a = speed["kept_sets"][pair]
+        same = "identical" if a["same"] else f"{a['kept_by_both']} both, {len(a['only_ours'])} only jacorpus, {len(a['only_peer'])} only peer"
+        lines.append(f"| {pair} | {r['median']} ({r['min']}-{r['max']}) | {r['best_rounds']} | {same} |")
+    if speed["hojichar_differences"]:
+        lines += ["", "Where the HojiChar same-rule chains disagree (the rule that dropped the document on each side):", "",
+                  "| doc | kept by | jacorpus drop | HojiChar drop | chars | head |", "|---:|---|---|---|---:|---|"]
+        lines += [f"| {d['doc']} | {d['kept_by']} | {d['jacorpus_drop']} | {d['hojichar_drop']} | {d['chars']} | "
+                  f"`{d['head'].replace(chr(10), ' ').replace('|', '/')}` |" for d in speed["hojichar_differences"]]
     lines += ["", "## Language ID (lid.176.ftz, min_score 0.65)", "", "| variant | accuracy | per set (correct/pages) |", "|---|---:|---|"]
     for name, r in figures["language_id"].items():
         if "sets" not in r:
@@ -239,19 +361,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer documents, one round, one classifier seed")
     parser.add_argument("--out", type=Path, default=results_dir())
+    parser.add_argument("--speed-only", action="store_true",
+                        help="time the chains only; keep the accuracy figures of an existing OUT/filters.json")
     args = parser.parse_args()
     data = shared_data_dir()
 
     mc4 = mc4_texts(data)
     texts = cc_ja_texts(data) + (mc4[:150] if args.quick else mc4)
-    figures: dict[str, Any] = {"mode": "quick" if args.quick else "full"}
+    figures: dict[str, Any] = {"mode": "quick" if args.quick else "full", "speed_only": args.speed_only}
     started = time.perf_counter()
     print("speed ...", file=sys.stderr)
     figures["speed"] = bench_speed(texts, rounds=1 if args.quick else 3)
-    print("language ID ...", file=sys.stderr)
-    figures["language_id"] = langid_accuracy(data)
-    print("labels ...", file=sys.stderr)
-    figures["labels"] = label_accuracy(data, seeds=[1] if args.quick else [1, 2, 3, 4, 5])
+    if args.speed_only:
+        recorded = json.loads((args.out / "filters.json").read_text(encoding="utf-8"))
+        figures["language_id"], figures["labels"] = recorded["language_id"], recorded["labels"]
+    else:
+        print("language ID ...", file=sys.stderr)
+        figures["language_id"] = langid_accuracy(data)
+        print("labels ...", file=sys.stderr)
+        figures["labels"] = label_accuracy(data, seeds=[1] if args.quick else [1, 2, 3, 4, 5])
     figures["seconds"] = round(time.perf_counter() - started, 1)
 
     if not args.quick:  # --quick is a smoke run; the recorded results are the full ones

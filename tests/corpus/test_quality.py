@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 
 import pytest
 from datatrove.data import Document
 from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_top_duplicate, get_n_grams
 from datatrove.utils.text import split_into_words
 
 from jacorpus.corpus.chartypes import sudachi_words
@@ -78,6 +80,27 @@ def test_fineweb2_ja_decides_like_datatrove_with_the_jpn_jpan_config(abeja, mc4_
     theirs = [all(f.filter(Document(text=t, id="x")) is True for f in reference) for t in texts]
     assert ours == theirs
     assert 10 < sum(ours) < len(texts) - 10  # both outcomes are exercised
+
+
+def test_repeated_word_ngrams_match_datatrove_scan(abeja):
+    """The scan over repeats only gives datatrove's find_all_duplicate characters, also where a jump passes over
+    the first occurrence of a later repeat (sentences drawn from a small pool make many such jumps); the top
+    n-gram from the repeated positions gives its find_top_duplicate (first seen wins ties)."""
+    sentences = [s + "。" for s in abeja["length_2000"][3].split("。") if s][:12]
+    rng = random.Random(0)
+    texts = abeja["length_2000"][:15] + ["".join(rng.choice(sentences[:k]) for _ in range(40)) for k in (2, 3, 5, 12)]
+    texts.append("".join(sentences[i % 3] * (1 + i % 2) for i in range(20)))
+    jumps = 0
+    for text in texts:
+        words = sudachi_words(text)
+        stats = DocStats(text, frozenset(), None)
+        for n in (10, 5, 6, 7, 8, 9):  # 10 first: its repeats are then found without a shorter length cached
+            assert stats.dup_word_ngram(n) == find_all_duplicate(words, n) / len(text), (n, text[:30])
+        for n in (4, 2, 3):
+            assert stats.top_word_ngram(n) == find_top_duplicate(get_n_grams(words, n)) / len(text), (n, text[:30])
+        where, first = stats.repeated_word_ngrams(5)
+        jumps += int((where > first).sum())
+    assert jumps > 100  # the pool texts repeat a lot
 
 
 def test_words_are_datatrove_japanese_words(abeja):
