@@ -27,26 +27,32 @@ from jacorpus.pipelines.supervise import DeathRecords, TaskFailedError, supervis
 
 
 class SupervisedSlurmExecutor(SlurmPipelineExecutor):
-    """datatrove's Slurm executor whose array task runs each rank in a supervised child (see the module doc).
-    ``names[rank]`` says what the task is (``stage 0 task 3 (input laws/a.txt)``); ``deaths`` (work folder,
-    stage index) records a dead worker for the quarantine."""
+    """datatrove's Slurm executor whose array task runs each rank of a stage in a supervised child (see the module
+    doc). ``names[rank]`` says what the task is (``stage 0 task 3 (input laws/a.txt)``); ``deaths`` (work folder,
+    stage index; None for a one-task job) records a dead worker for the quarantine."""
 
-    def __init__(self, *args: Any, names: list[str], deaths: tuple[str, int] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, names: list[str] | None = None, deaths: tuple[str, int] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.names, self.deaths = names, deaths
 
-    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1) -> Any:
-        if self.is_rank_completed(rank):
-            return super()._run_for_rank(rank, local_rank, node_rank)
-        run = lambda r: SlurmPipelineExecutor._run_for_rank(self, r, local_rank, node_rank)  # noqa: E731
+    def _run_unsupervised(self, rank_and_node: tuple[int, int]) -> Any:
+        return SlurmPipelineExecutor._run_for_rank(self, rank_and_node[0], 0, rank_and_node[1])
 
-        def died(r: int, cause: str) -> None:
-            if self.deaths is not None:
-                DeathRecords(self.deaths[0]).add(self.deaths[1], r, cause)
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1) -> Any:
+        if self.deaths is None or self.is_rank_completed(rank):
+            # a one-task job (global pass, finalize) runs in the array task's own process: the pass supervises its
+            # own workers (a supervised child, a daemon, could not start them), finalize only reads and writes JSON
+            return super()._run_for_rank(rank, local_rank, node_rank)
+
+        def died(task: tuple[int, int], cause: str) -> None:
+            DeathRecords(self.deaths[0]).add(self.deaths[1], task[0], cause)
 
         try:
-            # fork: an array task is one fresh, single-threaded process; a forkserver would import everything again
-            return supervise(run, [rank], 1, lambda r: self.names[r], on_death=died, start_method="fork")[0]
+            # from a forkserver, as locally: the array task's process already runs fsspec's I/O thread (unpickling
+            # the plan starts it), and a forked child cannot use that process's file systems
+            return supervise(self._run_unsupervised, [(rank, node_rank)], 1, lambda task: self.names[task[0]],
+                             on_death=died)[0]
         except TaskFailedError as exc:  # one line in the Slurm log; afterok keeps the dependent jobs from starting
             print(f"error: {exc}\nresubmit the same command to resume (finished tasks are kept)", file=sys.stderr)
             if exc.details:
@@ -113,7 +119,8 @@ def slurm_executors(plan: Plan, options: SlurmOptions) -> list:
     logs = os.path.join(plan.work_dir, "logs")
     executors: list = []
 
-    def add(pipeline: list, tasks: int, name: str, names: list[str], deaths: tuple[str, int] | None = None) -> None:
+    def add(pipeline: list, tasks: int, name: str, names: list[str] | None = None,
+            deaths: tuple[str, int] | None = None) -> None:
         slurm_logs = os.path.join(options.slurm_logs_dir, name) if options.slurm_logs_dir else None
         executors.append(
             SupervisedSlurmExecutor(
@@ -129,9 +136,8 @@ def slurm_executors(plan: Plan, options: SlurmOptions) -> list:
             names, (plan.work_dir, stage.index))
         if stage.global_step is not None:
             work = os.path.join(plan.work_dir, f"global{stage.index}")
-            add([GlobalPassJob(stage, work, options.cpus_per_task)], 1, f"global{stage.index}",
-                [f"{stage.global_step.name} global pass after {stage.label}"])
-    add([FinalizeStep(plan)], 1, "finalize", ["finalize (manifest)"])
+            add([GlobalPassJob(stage, work, options.cpus_per_task)], 1, f"global{stage.index}")
+    add([FinalizeStep(plan)], 1, "finalize")
     return executors
 
 

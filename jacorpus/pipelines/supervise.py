@@ -90,11 +90,9 @@ def _child(conn: Any, fn: Callable[[Any], Any], arg: Any, run_pid: int) -> None:
     conn.close()
 
 
-def _context(start_method: str = "forkserver"):
+def _context():
     import multiprocess  # datatrove's dill-based multiprocessing: pickles what datatrove's own pool pickles
 
-    if start_method == "fork":
-        return multiprocess.get_context("fork")
     ctx = multiprocess.get_context("forkserver")
     # plus the jacorpus modules the run has imported (its steps and sources): the forkserver starts at the first
     # supervised task, after the plan was built
@@ -105,15 +103,14 @@ def _context(start_method: str = "forkserver"):
 
 def supervise(fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int, describe: Callable[[Any], str],
               on_death: Callable[[Any, str], None] | None = None,
-              on_done: Callable[[Any], None] | None = None, start_method: str = "forkserver") -> list[Any]:
+              on_done: Callable[[Any], None] | None = None) -> list[Any]:
     """``fn(task)`` for every task, each in its own child process, at most ``workers`` at once; results in order.
 
     The first failure stops the run: the other children are stopped and ``TaskFailedError`` (the task raised) or
-    ``WorkerDiedError`` (its process died; ``on_death(task, cause)`` is called first) is raised. ``start_method``
-    ``fork`` suits a process that runs one task and has no threads (a Slurm array task): no forkserver to start."""
+    ``WorkerDiedError`` (its process died; ``on_death(task, cause)`` is called first) is raised."""
     from multiprocess.connection import wait
 
-    ctx = _context(start_method)
+    ctx = _context()
     pending = deque(enumerate(tasks))
     results: list[Any] = [None] * len(tasks)
     running: dict[Any, tuple[int, Any, Any]] = {}  # sentinel -> (index, process, connection)

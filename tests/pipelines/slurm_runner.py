@@ -54,8 +54,8 @@ class Failed:
 
 
 def run_array_task(pik: str, task: int, kill_worker: bool) -> subprocess.CompletedProcess:
-    """One array task. ``kill_worker``: SIGKILL the task's worker process (the launcher's child, which does the
-    work; see slurm.py) the moment it exists, as the OOM killer would mid-task."""
+    """One array task. ``kill_worker``: SIGKILL the task's worker process (which does the work, started by the
+    launcher's forkserver; see slurm.py) the moment it exists, as the OOM killer would mid-task."""
     launcher = Path(sys.executable).parent / "launch_pickled_pipeline"
     env = dict(os.environ, SLURM_ARRAY_TASK_ID=str(task), SLURM_NODELIST="localhost")
     if not kill_worker:
@@ -63,9 +63,10 @@ def run_array_task(pik: str, task: int, kill_worker: bool) -> subprocess.Complet
     proc = subprocess.Popen([str(launcher), pik], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = False
     while not killed and proc.poll() is None:
-        for child in psutil.Process(proc.pid).children():
-            child.kill()
-            killed = True
+        for forkserver in psutil.Process(proc.pid).children():
+            for worker in forkserver.children():
+                worker.kill()
+                killed = True
         time.sleep(0.002)
     out, err = proc.communicate()
     assert killed, f"the array task ended before its worker started: {err[-3000:]}"
