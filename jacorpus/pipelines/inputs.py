@@ -90,7 +90,9 @@ def check_sources_read(manifest: dict[str, Any], recipe: Recipe) -> None:
         if counts.get("read", 0) and textless == counts["read"] and not recipe.sources[i].allow_empty:
             problems.append(f"sources[{i}] ({name}): all {textless} record(s) had no text (check options such as "
                             "`text_fields:` or `text_field:`)")
-    if len(empty) == len(names) > 1:  # one source: its own line says it
+    if len(empty) == len(names) == 1:  # one line: what the CLI prints
+        problems[-1] += "; no source produced any record"
+    elif len(empty) == len(names):
         problems.append("no source produced any record")
     if problems:
         raise EmptySourceError("\n".join(problems))

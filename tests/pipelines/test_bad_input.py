@@ -270,15 +270,20 @@ SKIPS = {  # case: (source entry, the faulty file, what its error says)
     "bad bytes in a CSV row": ("{type: medical, format: csv, id_field: id, paths: [xml/bad_bytes.csv]}",
                                "xml/bad_bytes.csv", "not valid utf-8"),
 }
+ALONE = "; no source produced any record"  # the recipe's only source
 NO_RECORD = r"error: sources\[0\] \(bad\): its files yielded no record \(1 input error\(s\) in manifest.json, first: "
 FATAL = {  # case: (source entry, exit status, the one stderr line: the source, the file, why)
-    "empty file": ("{type: text, paths: [empty/empty.txt]}", 1, NO_RECORD + r"empty/empty.txt @ 0: empty file\)"),
-    "empty .gz": ("{type: text, paths: [empty/empty.txt.gz]}", 1, NO_RECORD + r"empty/empty.txt.gz @ 0: empty .*\)"),
-    "empty JSON lines": ("{type: jsonl, paths: [empty/empty.jsonl]}", 1, NO_RECORD + r"empty/empty.jsonl @ 0: empty file\)"),
+    "empty file": ("{type: text, paths: [empty/empty.txt]}", 1,
+                   NO_RECORD + r"empty/empty.txt @ 0: empty file\)" + ALONE),
+    "empty .gz": ("{type: text, paths: [empty/empty.txt.gz]}", 1,
+                  NO_RECORD + r"empty/empty.txt.gz @ 0: empty .*\)" + ALONE),
+    "empty JSON lines": ("{type: jsonl, paths: [empty/empty.jsonl]}", 1,
+                         NO_RECORD + r"empty/empty.jsonl @ 0: empty file\)" + ALONE),
     "empty XML": ("{type: medical, format: xml, paths: [empty/empty.xml]}", 1,
-                  NO_RECORD + r"empty/empty.xml @ 0: empty file\)"),
-    "a FIFO": ("{type: text, paths: [fifo.txt]}", 1, NO_RECORD + r"fifo.txt @ 0: a FIFO, not a regular file: not read\)"),
-    "a directory": ("{type: text, paths: [text]}", 1, NO_RECORD + r"text @ 0: a directory, not a file .*\)"),
+                  NO_RECORD + r"empty/empty.xml @ 0: empty file\)" + ALONE),
+    "a FIFO": ("{type: text, paths: [fifo.txt]}", 1,
+               NO_RECORD + r"fifo.txt @ 0: a FIFO, not a regular file: not read\)" + ALONE),
+    "a directory": ("{type: text, paths: [text]}", 1, NO_RECORD + r"text @ 0: a directory, not a file .*\)" + ALONE),
     "a glob matching nothing": ("{type: text, paths: [nothing/*.txt]}", 2,
                                 r".*sources\[0\] \(bad\): no file matches nothing/\*\.txt.*"),
 }
