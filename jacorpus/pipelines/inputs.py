@@ -70,17 +70,19 @@ def why_nothing_matched(source: Source) -> str:
 def check_sources_read(manifest: dict[str, Any], recipe: Recipe) -> None:
     """After the run: each source read a record (unless ``allow_empty``) and the run read something at all."""
     names = [recipe.source_name(i) for i in range(len(recipe.sources))]
-    errors_by_source: dict[str, int] = {}
+    errors_by_source: dict[str, list[dict[str, Any]]] = {}
     for err in manifest.get("errors", []):
-        errors_by_source[err["step"]] = errors_by_source.get(err["step"], 0) + 1
+        errors_by_source.setdefault(err["step"], []).append(err)
     empty = [(i, name) for i, name in enumerate(names) if not manifest["sources"].get(name, {}).get("read", 0)]
     problems = []
     for i, name in empty:
         if recipe.sources[i].allow_empty and len(empty) < len(names):
             continue
-        faults = errors_by_source.get(name, 0)
+        faults = errors_by_source.get(name, [])
+        first = faults[0] if faults else None  # the reason, on the one line the CLI prints
         problems.append(f"sources[{i}] ({name}): its files yielded no record"
-                        + (f" ({faults} input error(s) in manifest.json)" if faults else
+                        + (f" ({len(faults)} input error(s) in manifest.json, first: {first['file']} @ "
+                           f"{first['position']}: {first['message']})" if first else
                            " (check `type:` and options such as `record:` or `text_field:`)"))
     for i, name in enumerate(names):  # records read, every one without text: wrong `text_fields` / `text_field`
         counts = manifest["sources"].get(name, {})
@@ -88,7 +90,9 @@ def check_sources_read(manifest: dict[str, Any], recipe: Recipe) -> None:
         if counts.get("read", 0) and textless == counts["read"] and not recipe.sources[i].allow_empty:
             problems.append(f"sources[{i}] ({name}): all {textless} record(s) had no text (check options such as "
                             "`text_fields:` or `text_field:`)")
-    if len(empty) == len(names):
+    if len(empty) == len(names) == 1:  # one line: what the CLI prints
+        problems[-1] += "; no source produced any record"
+    elif len(empty) == len(names):
         problems.append("no source produced any record")
     if problems:
         raise EmptySourceError("\n".join(problems))

@@ -140,6 +140,22 @@ def run_global_pass_locally(stage: Stage, work_dir: str, workers: int, progress:
         return run_global_pass(stage.global_step, stage.output_dir, work_dir, SpillReducer(runner))
 
 
+def quarantined_inputs(plan: Plan, stage: Stage, max_worker_deaths: int = MAX_WORKER_DEATHS) -> dict[int, str]:
+    """rank -> why, for the stage-0 tasks whose worker died ``max_worker_deaths`` times (``DeathRecords``): their
+    input is not read again but reported as an input error. Only stage 0 reads input files; later tasks read
+    jacorpus's own shards."""
+    if stage.index != 0:
+        return {}
+    deaths = DeathRecords(plan.work_dir)
+    quarantined = {}
+    for rank in range(plan.tasks):
+        causes = deaths.causes(0, rank)
+        if len(causes) >= max_worker_deaths:
+            quarantined[rank] = (f"its worker died {len(causes)} times ({causes[-1]}); remove "
+                                 f"{os.path.relpath(deaths.path(0, rank), plan.output_dir)} to read it again")
+    return quarantined
+
+
 def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bool = False,
               faults: Callable[[str], None] | None = None, max_worker_deaths: int = MAX_WORKER_DEATHS) -> dict[str, Any]:
     """Every task in a supervised child process (``supervise.py``): a dead worker ends the run at once, naming the
@@ -152,13 +168,7 @@ def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bo
         logs = storage.scratch_dir("jacorpus-logs-") if storage.is_url(plan.work_dir) else plan.work_dir
         stderr_log = os.path.join(logs, "logs", "stderr.log")
         for stage in plan.stages:
-            quarantined = {}
-            if stage.index == 0:  # only stage 0 reads input files; later tasks read jacorpus's own shards
-                for rank in range(plan.tasks):
-                    causes = deaths.causes(0, rank)
-                    if len(causes) >= max_worker_deaths:
-                        quarantined[rank] = (f"its worker died {len(causes)} times ({causes[-1]}); remove "
-                                             f"{os.path.relpath(deaths.path(0, rank), plan.output_dir)} to read it again")
+            quarantined = quarantined_inputs(plan, stage, max_worker_deaths)
             executor = SupervisedExecutor(
                 pipeline=[StageTask(stage, faults, quarantined)],
                 tasks=plan.tasks,

@@ -36,8 +36,9 @@ def print_funnel(manifest: dict[str, Any], directory: str, console: Console | No
     console.print(sources)
     if manifest["errors"]:
         console.print(f"[yellow]{len(manifest['errors'])} input errors[/yellow] (see manifest.json), first:")
-        for err in manifest["errors"][:5]:
-            console.print(f"  {err['file']} @ {err['position']}: {err['message']}")
+        for err in manifest["errors"][:5]:  # one line each, never wrapped; a file name is no markup
+            console.print(f"  {err['file']} @ {err['position']}: {err['message']}", soft_wrap=True, markup=False,
+                          highlight=False)
     for name, entry in (manifest.get("splits") or {}).items():  # big files read as several tasks
         if entry["splits"] > entry["files"]:
             how = ", ".join(f"{method} {count}" for method, count in sorted(entry["methods"].items()))

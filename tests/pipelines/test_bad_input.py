@@ -11,8 +11,14 @@ import gzip
 import itertools
 import json
 import lzma
+import os
 import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
+from pathlib import Path
+from typing import Any
 
 import datasets
 import pytest
@@ -35,10 +41,8 @@ def paragraphs(text: str) -> list[str]:
     return ["\n".join(g) for nonblank, g in itertools.groupby(lines, key=lambda s: bool(s.strip())) if nonblank]
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, shared_data):
-    """Make the bad files, run one recipe over all of them, return (manifest, rows by file, inputs)."""
-    root = tmp_path_factory.mktemp("bad_input")
+def make_bad_files(root: Path, shared_data: Path) -> dict[str, Any]:
+    """The faulty files, made from real data under ``root``; returns the originals they were made from."""
     neko = (shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_bytes()
     medtxt = (shared_data / "medical" / "medtxt_cr_ja" / "MedTxt-CR-JA-training.xml").read_bytes()
     igakuqa = (shared_data / "medical" / "igakuqa" / "2019" / "113-A.jsonl").read_bytes()
@@ -85,7 +89,19 @@ def run(tmp_path_factory, shared_data):
     unit = neko.decode("utf-8").replace("\r\n", "")
     big = (unit * (BIG_LINE_BYTES // len(unit.encode()) + 1)).encode()[:BIG_LINE_BYTES].decode("utf-8", "ignore")
     (root / "big" / "big_line.txt").write_text("前の行。\n" + big + "\n後の行。\n", encoding="utf-8")
+    return {"neko": neko, "medtxt": medtxt, "igakuqa": igakuqa, "big": big}
 
+
+@pytest.fixture(scope="module")
+def battery(tmp_path_factory, shared_data) -> tuple[Path, dict[str, Any]]:
+    root = tmp_path_factory.mktemp("bad_input")
+    return root, make_bad_files(root, shared_data)
+
+
+@pytest.fixture(scope="module")
+def run(battery):
+    """One recipe over all the bad files: (manifest, rows by file, errors, inputs)."""
+    root, inputs = battery
     recipe = root / "recipe.yaml"
     recipe.write_text(
         """\
@@ -115,7 +131,7 @@ output: {dir: out}
     errors = defaultdict(list)
     for error in manifest["errors"]:
         errors[error["file"]].append(error)
-    return manifest, by_file, errors, {"neko": neko, "medtxt": medtxt, "igakuqa": igakuqa, "big": big, "peaks": peaks}
+    return manifest, by_file, errors, inputs | {"peaks": peaks}
 
 
 def test_the_run_completes_and_accounts_for_every_document(run):
@@ -232,3 +248,90 @@ def test_every_task_stays_under_the_memory_bound(run):
     assert max(peaks.values()) < TASK_MEMORY_BOUND, {rank: peak >> 20 for rank, peak in peaks.items()}
     # the task that held the 50 MB line did hold it: the measurement sees a task's own memory
     assert max(peaks.values()) > min(peaks.values()) + BIG_LINE_BYTES
+
+
+# -- every case through the real CLI, in a process of its own --------------------------------------------------------
+# A skip case exits 0: the fault is one error entry of the manifest (the file, a position, the reason) and one line
+# of the printed funnel. A fatal case exits non-zero with one line on stderr that names the source and why.
+SKIPS = {  # case: (source entry, the faulty file, what its error says)
+    "truncated .gz": ("{type: cc100, paths: [truncated/neko.txt.gz]}", "truncated/neko.txt.gz", "truncated"),
+    "truncated .bz2": ("{type: cc100, paths: [truncated/neko.txt.bz2]}", "truncated/neko.txt.bz2", "truncated"),
+    "truncated .xz": ("{type: cc100, paths: [truncated/neko.txt.xz]}", "truncated/neko.txt.xz", "truncated"),
+    "truncated .zst": ("{type: cc100, paths: [truncated/neko.txt.zst]}", "truncated/neko.txt.zst", "truncated"),
+    "invalid UTF-8": ("{type: text, split: line, paths: [text/invalid_utf8.txt]}", "text/invalid_utf8.txt",
+                      "not valid utf-8"),
+    "NUL bytes": ("{type: text, split: line, paths: [text/nul.txt]}", "text/nul.txt", "NUL"),
+    "broken JSON lines": ("{type: jsonl, text_field: problem_text, id_field: problem_id, paths: [text/records.jsonl]}",
+                          "text/records.jsonl", "invalid JSON"),
+    "malformed XML": ("{type: medical, format: xml, paths: [xml/malformed.xml]}", "xml/malformed.xml",
+                      "malformed XML"),
+    "truncated XML": ("{type: medical, format: xml, paths: [xml/truncated.xml.gz]}", "xml/truncated.xml.gz",
+                      "truncated"),
+    "bad bytes in a CSV row": ("{type: medical, format: csv, id_field: id, paths: [xml/bad_bytes.csv]}",
+                               "xml/bad_bytes.csv", "not valid utf-8"),
+}
+ALONE = "; no source produced any record"  # the recipe's only source
+NO_RECORD = r"error: sources\[0\] \(bad\): its files yielded no record \(1 input error\(s\) in manifest.json, first: "
+FATAL = {  # case: (source entry, exit status, the one stderr line: the source, the file, why)
+    "empty file": ("{type: text, paths: [empty/empty.txt]}", 1,
+                   NO_RECORD + r"empty/empty.txt @ 0: empty file\)" + ALONE),
+    "empty .gz": ("{type: text, paths: [empty/empty.txt.gz]}", 1,
+                  NO_RECORD + r"empty/empty.txt.gz @ 0: empty .*\)" + ALONE),
+    "empty JSON lines": ("{type: jsonl, paths: [empty/empty.jsonl]}", 1,
+                         NO_RECORD + r"empty/empty.jsonl @ 0: empty file\)" + ALONE),
+    "empty XML": ("{type: medical, format: xml, paths: [empty/empty.xml]}", 1,
+                  NO_RECORD + r"empty/empty.xml @ 0: empty file\)" + ALONE),
+    "a FIFO": ("{type: text, paths: [fifo.txt]}", 1,
+               NO_RECORD + r"fifo.txt @ 0: a FIFO, not a regular file: not read\)" + ALONE),
+    "a directory": ("{type: text, paths: [text]}", 1, NO_RECORD + r"text @ 0: a directory, not a file .*\)" + ALONE),
+    "a glob matching nothing": ("{type: text, paths: [nothing/*.txt]}", 2,
+                                r".*sources\[0\] \(bad\): no file matches nothing/\*\.txt.*"),
+}
+
+
+@pytest.fixture(scope="module")
+def cli_runs(battery) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
+    """Each case's recipe run by ``python -m jacorpus.cli corpus run``, three processes at a time."""
+    root, _ = battery
+    if not (root / "fifo.txt").exists():
+        os.mkfifo(root / "fifo.txt")  # reading it would block forever: it must be refused unread
+
+    def run_case(item: tuple[int, str]) -> tuple[str, tuple[subprocess.CompletedProcess, Path]]:
+        i, case = item
+        entry = (SKIPS.get(case) or FATAL[case])[0]
+        recipe = root / f"case{i}.yaml"
+        recipe.write_text(f"name: case{i}\nsources:\n  - {{name: bad, {entry[1:]}\noutput: {{dir: out-case{i}}}\n",
+                          encoding="utf-8")
+        done = subprocess.run([sys.executable, "-m", "jacorpus.cli", "corpus", "run", str(recipe), "--no-progress"],
+                              capture_output=True, text=True, timeout=300, cwd=root)
+        return case, (done, root / f"out-case{i}")
+
+    with ThreadPoolExecutor(3) as pool:
+        return dict(pool.map(run_case, enumerate([*SKIPS, *FATAL])))
+
+
+@pytest.mark.parametrize("case", list(SKIPS))
+def test_cli_skip_case_exits_0_with_a_reasoned_error_entry(cli_runs, case):
+    done, out = cli_runs[case]
+    _, file, reason = SKIPS[case]
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr + done.stdout
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["kept"] > 0 and manifest["read"] == manifest["kept"] + sum(manifest["dropped"].values())
+    errors = manifest["errors"]
+    assert errors and {e["file"] for e in errors} == {file}
+    assert reason in errors[0]["message"] and errors[0]["position"] is not None
+    # the funnel names the fault on one line: file, position, reason
+    lines = [line.strip() for line in done.stdout.splitlines() if line.strip().startswith(f"{file} @ ")]
+    assert lines and lines[0] == f"{file} @ {errors[0]['position']}: {errors[0]['message']}", done.stdout[-3000:]
+
+
+@pytest.mark.parametrize("case", list(FATAL))
+def test_cli_fatal_case_exits_non_zero_with_one_clear_line(cli_runs, case):
+    done, out = cli_runs[case]
+    _, status, pattern = FATAL[case]
+    assert done.returncode == status, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and re.fullmatch(pattern, lines[0]), done.stderr[-3000:]
+    assert not (out / "shard-00000.arrow").exists() or (out / "manifest.json").exists()

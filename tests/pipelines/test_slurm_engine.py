@@ -4,6 +4,7 @@ way Slurm would (SLURM_ARRAY_TASK_ID + datatrove's launch_pickled_pipeline) and 
 from __future__ import annotations
 
 import json
+import os
 
 import datasets
 
@@ -80,3 +81,44 @@ def test_slurm_on_s3_with_dedup_job(tmp_path, shared_data, monkeypatch, s3_serve
     assert a["id"] == b["id"] and a["text"] == b["text"]
     for blob in objects.values():
         assert S3_SECRET.encode() not in blob and S3_KEY_ID.encode() not in blob
+
+
+def test_killed_array_task_worker_fails_naming_task_and_input_and_resubmission_resumes(tmp_path, shared_data,
+                                                                                       monkeypatch):
+    """SIGKILL of one stage-0 array task's worker mid-task: that array task exits 1 with one line naming the task,
+    its input file and the signal; the other tasks finish, the dependent job (finalize) never starts, no manifest.
+    Resubmitting runs only the killed task, then finalize; the output equals an uninterrupted Slurm run's."""
+    from tests.pipelines.test_worker_death import fingerprint
+
+    log = fake_slurm(tmp_path, monkeypatch)
+    text = f"""\
+name: slurm-kill
+sources: [{{type: text, split: file, paths: ["{shared_data}/neardup_ja_law_versions/417*/*.txt"]}}]
+output: {{dir: out, keep_dropped: true}}
+"""
+    recipe = parse_recipe(text, "r.yaml", str(tmp_path))
+    run_like_slurm(submit_slurm(build_plan(recipe, str(tmp_path / "reference")), SlurmOptions(partition="cpu")))
+    reference = fingerprint(tmp_path / "reference")
+
+    plan = build_plan(recipe)
+    victim = plan.describe_task(plan.stages[0], 3)
+    failed = run_like_slurm(submit_slurm(plan, SlurmOptions(partition="cpu")), kill=("slurm-kill-stage0", 3))
+    assert [(f.job, f.task, f.status) for f in failed] == [("slurm-kill-stage0", 3, 1)]
+    errors = [line for line in failed[0].stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: {victim}: worker killed by SIGKILL (sent by the kernel's OOM killer when memory runs "
+                      "out, or by a user)"], failed[0].stderr[-3000:]
+    assert victim.startswith("stage 0 task 3 (input /") and "neardup_ja_law_versions/417" in victim
+    assert "Traceback" not in failed[0].stderr
+    assert not (tmp_path / "out" / "manifest.json").exists()
+    completions = tmp_path / "out" / ".jacorpus" / "logs" / "stage0" / "completions"
+    assert sorted(os.listdir(completions)) == [f"{r:05d}" for r in range(7) if r != 3]
+    deaths = json.loads((tmp_path / "out" / ".jacorpus" / "deaths" / "stage0-00003.json").read_text())
+    assert deaths["causes"] == ["killed by SIGKILL (sent by the kernel's OOM killer when memory runs out, or by a user)"]
+
+    before = len(os.listdir(log))
+    executors = submit_slurm(build_plan(recipe), SlurmOptions(partition="cpu"))
+    resubmitted = [(p / "script").read_text() for p in sorted(log.iterdir())[before:]]
+    stage0 = next(s for s in resubmitted if "job-name=slurm-kill-stage0" in s)
+    assert "#SBATCH --array=0-0" in stage0  # only the killed task runs again
+    run_like_slurm(executors)
+    assert fingerprint(tmp_path / "out") == reference
