@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--eval-only", action="store_true", help="keep the tokenizer folders already built")
     args = parser.parse_args()
-    vocab = 4000 if args.quick else args.vocab_size
+    vocab = 8000 if args.quick else args.vocab_size  # the medical dictionary kind keeps ~4.6k characters at coverage 0.9995
     suffix = "_quick" if args.quick else ""
     shared = shared_data_dir()
     work = Path(tempfile.mkdtemp(prefix="jacorpus-compare-"))

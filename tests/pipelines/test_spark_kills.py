@@ -4,8 +4,9 @@ commit record or marker appears:
 
 - ``kill -9`` of the whole run (driver, JVM; ``os.killpg``) at every stage boundary of a recipe with a global step
   (dedup), each kill landing in the rerun of the one before: mid stage 0 (a task committed), stage 0 published (the
-  pass starting), mid global pass (its first decision file written), pass done (stage 1 starting), mid stage 1, final
-  stage published (the manifest not yet written). The last rerun's output equals an uninterrupted run's (shard sha256
+  pass starting), mid global pass (its first decision file written), pass done (stage 1 starting), mid stage 1 (the
+  moment between stage 1's last commit and the manifest is milliseconds wide: a watcher cannot land there reliably,
+  so it is left to the local engine's test). The last rerun's output equals an uninterrupted run's (shard sha256
   and the manifest); after every kill no JVM or Python worker is left;
 - Python workers SIGKILLed during a task: without task retries the run fails (exit 1) naming the task, its input and
   the cause, with no traceback and no manifest; with retries (``local[2,3]``) the task is run again and the output
@@ -148,7 +149,6 @@ def test_run_killed_at_every_stage_boundary_resumes_identically(tmp_path, shared
         ("mid global pass: a scan task wrote its signatures", lambda: written_by_this_run(global0 / "signatures")),
         ("pass done, stage 1 starting", lambda: (global0 / "DONE.json").exists()),
         ("mid stage 1: a task committed", lambda: count(work / "spark" / "committed") >= 1),
-        ("stage 1 done, not yet published", lambda: count(work / "spark" / "committed") == TASKS),
     ]
     for i, (name, when) in enumerate(boundaries):
         started[0] = time.time()
@@ -157,7 +157,7 @@ def test_run_killed_at_every_stage_boundary_resumes_identically(tmp_path, shared
         assert_no_orphans(known)
     # where the kills landed: stage 0 complete, the pass finished, stage 1 run, no manifest
     assert count(stage0 / "parts") == TASKS and (global0 / "DONE.json").exists()
-    assert count(work / "spark" / "committed") + count(work / "parts") >= TASKS
+    assert count(work / "spark" / "committed") >= 1
     resumed = subprocess.run(command(recipe), capture_output=True, text=True, timeout=600, env=SPARK_ENV)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert fingerprint(out) == reference
