@@ -71,6 +71,23 @@ def test_a_block_that_finishes_after_a_swallowed_timeout_still_reports_it():
             SlowFinalizer()  # the alarm and its 0.05 s retry both land in __del__; the block then ends
 
 
+def test_a_library_error_raised_in_place_of_the_timeout_is_reported_as_the_timeout():
+    """mwparserfromhell's C tokenizer, interrupted by the alarm, can raise its own ParserError instead (seen in CI)."""
+    with pytest.raises(RecordTimeout) as raised:
+        with record_deadline(0.1):
+            try:
+                time.sleep(5)
+            except RecordTimeout:
+                raise ValueError("C tokenizer exited with non-empty token stack") from None
+    assert isinstance(raised.value.__cause__, ValueError)
+
+
+def test_an_error_before_the_deadline_is_not_a_timeout():
+    with pytest.raises(ValueError):
+        with record_deadline(5):
+            raise ValueError("a parser fault of its own")
+
+
 def test_an_outer_timer_is_restored_with_its_remaining_time():
     fired = []
     previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
