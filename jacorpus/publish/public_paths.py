@@ -29,6 +29,8 @@ import os
 import posixpath
 from typing import Any
 
+from jacorpus.foundation.local_paths import looks_like_a_local_path, scrub_paths  # noqa: F401 (re-exported)
+
 # stands in for the recipe folder of an output written before manifests recorded it: relative names then stay
 # relative, absolute ones are taken as outside it (still published without their machine prefix)
 UNKNOWN_RECIPE_DIR = "/unknown-recipe-dir"
@@ -151,19 +153,3 @@ class PublicNames:
         public["recipe"] = self.public_recipe()
         public["errors"] = [self.public_error(e) for e in manifest.get("errors", [])]
         return public
-
-
-def looks_like_a_local_path(value: str) -> bool:
-    """An absolute path or one that climbs (``..``): what must not reach the Hub. URLs and patterns are not paths."""
-    return (value.startswith("/") and len(value) > 1) or value == ".." or value.startswith("../") or "/../" in value
-
-
-def scrub_paths(value: Any, name) -> Any:
-    """Every string of a step's options that is a local path, named by ``name`` instead."""
-    if isinstance(value, str):
-        return name(value) if looks_like_a_local_path(value) else value
-    if isinstance(value, list):
-        return [scrub_paths(v, name) for v in value]
-    if isinstance(value, dict):
-        return {k: scrub_paths(v, name) for k, v in value.items()}
-    return value

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from jacorpus.foundation.local_paths import looks_like_a_local_path, scrub_paths
 from jacorpus.train.config import TrainRecipe
 
 
@@ -80,6 +81,15 @@ def copy_tokenizer_extras(tokenizer_dir: str, final: str) -> None:
             shutil.copy2(source, target)
 
 
+def shown_path(path: str) -> str:
+    """A local folder as the card shows it: its last two names (``shards/demo``), never the machine's absolute path
+    (the card is uploaded with the model); Hub ids and URLs as they are."""
+    if not looks_like_a_local_path(path):
+        return path
+    names = [part for part in path.split("/") if part not in ("", ".", "..")]
+    return "/".join(names[-2:])
+
+
 def model_card(model: Any, recipe: TrainRecipe, tokenizer: Any, shards: Any, summary: dict[str, Any]) -> str:
     from jacorpus.train.model import parameter_count
 
@@ -89,7 +99,7 @@ def model_card(model: Any, recipe: TrainRecipe, tokenizer: Any, shards: Any, sum
     front = {"language": ["ja"], "library_name": "transformers", "pipeline_tag": "text-generation" if clm else "fill-mask",
              "tags": ["jacorpus", model.config.model_type, recipe.objective.type]}
     sources = "\n".join(
-        f"| {s['name']} | `{s['corpus']}` | {s['weight']:g} | {s['documents']:,} | {s['sequences']:,} | {s['tokens']:,} |"
+        f"| {s['name']} | `{shown_path(s['corpus'])}` | {s['weight']:g} | {s['documents']:,} | {s['sequences']:,} | {s['tokens']:,} |"
         for s in manifest["sources"]
     )
     objective = "causal language modelling" if clm else (
@@ -101,7 +111,7 @@ def model_card(model: Any, recipe: TrainRecipe, tokenizer: Any, shards: Any, sum
         metrics = f"| train_loss (last step) | {summary['final_loss']:.4f} |\n" + metrics
     remote = ", trust_remote_code=True" if os.path.exists(os.path.join(recipe.tokenizer, "tokenization_jacorpus.py")) else ""
     prompt = f" A prompt encodes as {summary['prompt_encoding']}." if summary.get("prompt_encoding") else ""
-    origin = f"continued pretraining of `{recipe.model.init_from}`" if recipe.model.init_from else f"`{recipe.model.arch}` trained from scratch"
+    origin = f"continued pretraining of `{shown_path(recipe.model.init_from)}`" if recipe.model.init_from else f"`{recipe.model.arch}` trained from scratch"
     return f"""---
 {yaml.safe_dump(front, sort_keys=False, allow_unicode=True).strip()}
 ---
@@ -114,7 +124,7 @@ batch {recipe.batch.global_} x {manifest['seq_len']} tokens, ZeRO stage {recipe.
 
 ## Data
 
-Token shards `{recipe.data.shards}` ({manifest['sequences']:,} sequences of {manifest['seq_len']} tokens;
+Token shards `{shown_path(recipe.data.shards)}` ({manifest['sequences']:,} sequences of {manifest['seq_len']} tokens;
 {recipe.data.eval_fraction:g} of each chunk held out for evaluation).
 
 | source | corpus | weight | documents | sequences | tokens |
@@ -123,7 +133,7 @@ Token shards `{recipe.data.shards}` ({manifest['sequences']:,} sequences of {man
 
 ## Tokenizer
 
-`{recipe.tokenizer}`: {type(tokenizer).__name__}, {len(tokenizer):,} tokens; context {manifest['seq_len']} tokens.{prompt}
+`{shown_path(recipe.tokenizer)}`: {type(tokenizer).__name__}, {len(tokenizer):,} tokens; context {manifest['seq_len']} tokens.{prompt}
 
 ## Final metrics
 
@@ -142,7 +152,7 @@ model = {auto}.from_pretrained("PATH/TO/final")
 ## Recipe
 
 ```yaml
-{yaml.safe_dump(recipe.as_dict(), sort_keys=False, allow_unicode=True).strip()}
+{yaml.safe_dump(scrub_paths(recipe.as_dict(), shown_path), sort_keys=False, allow_unicode=True).strip()}
 ```
 
 ## Limitations

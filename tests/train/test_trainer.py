@@ -80,6 +80,10 @@ def test_gpt2_trains_evaluates_and_exports_a_generating_model(gpt2_run):
 
     card = ModelCard.load(final / "README.md", ignore_metadata_errors=False)  # a valid Hub model card
     assert card.data.language == ["ja"] and card.data.library_name == "transformers"
+    # the card is uploaded with the model: it names its tokenizer and shards without this machine's paths
+    text = (final / "README.md").read_text()
+    assert str(spec.output) not in text and str(Path(spec.tokenizer).parent) not in text and "/tmp/" not in text
+    assert f"`{Path(spec.data.shards).parent.name}/{Path(spec.data.shards).name}`" in text
     tokenizer = AutoTokenizer.from_pretrained(final)
     model = AutoModelForCausalLM.from_pretrained(final)
     assert model.config.model_type == "gpt2" and model.config._attn_implementation == "sdpa"
