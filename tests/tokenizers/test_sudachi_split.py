@@ -82,3 +82,20 @@ def test_chunks_join_function_words_to_the_word_before_and_a_space_to_the_word_a
     assert got == ["日本語である", "(", "にほんご", ")と", "言われる", "ことが", "多い", "。", " 使用された", "第",
                    "二次", "世界", "大戦に", "よって"]
     assert "".join(got) == text
+
+
+def test_split_words_are_the_morpheme_surfaces_split_at_whitespace(medtxt):
+    """``split_words`` builds the words from Sudachi's own string of a MorphemeList (no Python object per morpheme):
+    the reference is every morpheme's ``surface()``, joined and split at whitespace the way WordPiece splits words,
+    on real text with spaces, full-width spaces and newlines, longer than one Sudachi call."""
+    from sudachipy import Dictionary, SplitMode
+
+    text = "\n".join(medtxt[:40]) + " 高血圧  で\u3000治療 された。\n70 歳"
+    assert len(text.encode()) > SUDACHI_MAX_BYTES
+    tokenizer = Dictionary(dict="core").tokenizer(SplitMode.C)
+    surfaces = [m.surface() for _, piece in split_for_sudachi(text) for m in tokenizer.tokenize(piece)]
+    expected = [part for surface in surfaces for part in surface.split()]
+    words = SudachiWords("C").split_words(text)
+    assert words == expected
+    assert words[-9:] == ["高血圧", "で", "治療", "さ", "れ", "た", "。", "70", "歳"]
+    assert "".join(words) == "".join(text.split())
