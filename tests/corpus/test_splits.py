@@ -169,3 +169,56 @@ def test_a_truncated_single_stream_file_splits_like_its_one_task_read(inputs, tm
     assert ledger["errors"] == expected_ledger["errors"]
     (error,) = ledger["errors"]
     assert "truncated" in error["message"] and isinstance(error["position"], int)
+
+
+class CountingReader(io.RawIOBase):
+    """A raw stream over bytes that counts what was read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        self.inner, self.read_bytes = io.BytesIO(data), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.inner.readinto(buffer)
+        self.read_bytes += n
+        return n
+
+
+def test_a_split_inside_one_huge_record_stops_at_the_next_split(shared_data):
+    """A split whose whole range lies inside one record (a 10 GB line, a decompression bomb) is empty: it reads up
+    to the next split's anchor, not to the record's end (which made the splits of one huge record quadratic)."""
+    from jacorpus.corpus.sources.split_streams import AlignedStream, SplitInfo
+
+    line = (shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_text(encoding="utf-8").splitlines()[5]
+    huge = line.encode().replace(b"\n", b"") * (4_000_000 // len(line.encode()))  # ~4 MB, no newline
+    data = b"first\n" + huge + b"\nlast\n"
+    range_bytes = 100_000
+    anchor = 1_000_000  # inside the huge line
+    raw = CountingReader(data[anchor:])
+    stream = AlignedStream(raw, "line", SplitInfo(anchor, range_bytes, anchor, 1, False), first=False)
+    assert stream.read() == b""
+    assert raw.read_bytes < range_bytes + (2 << 20)  # its range and one buffer, not the ~3 MB to the line's end
+    # the split holding the end of the huge line starts at the line after it
+    tail = len(data) - 5 - 50_000
+    stream = AlignedStream(CountingReader(data[tail:]), "line", SplitInfo(tail, None, tail, 1, False), first=False)
+    assert stream.read() == b"last\n"
+
+
+def test_records_over_the_limit_across_many_splits_read_like_one_task(tmp_path, shared_data):
+    """A jsonl file with a record of ~3 MB between two ordinary ones, split every 100 kB (about 30 splits inside the
+    big record), max_record_bytes 1 MiB: the splits give the one-task read's documents and error entry."""
+    lines = (shared_data / "plain_text_ja_neko_aozora" / "neko.txt").read_text(encoding="utf-8").splitlines()
+    big = "".join(lines[10:400]) * 80
+    assert len(big.encode()) > 3_000_000
+    with open(tmp_path / "big.jsonl", "w", encoding="utf-8") as fh:
+        for text in (lines[2], big, lines[3]):
+            fh.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
+    source = "{type: jsonl, id_field: null, max_record_bytes: 1048576, paths: [big.jsonl]}"
+    splits, got, expected, ledger, expected_ledger = read_both(tmp_path, source, 100_000, tmp_path)
+    assert len(splits) > 25
+    assert [text for _, _, text in got] == [lines[2], lines[3]]
+    assert got == expected
+    assert len(ledger["errors"]) == len(expected_ledger["errors"]) == 1
+    assert ledger["errors"] == expected_ledger["errors"]

@@ -230,6 +230,11 @@ class AlignedStream(io.RawIOBase):
         """(newlines skipped, the line opening the split, whether nothing is left, where the boundary's line starts)"""
         lines = 0
         while True:
+            if self.end_at is not None and self.position >= self.end_at:
+                # past the next split's anchor with no boundary: any boundary from here on opens a later split, so
+                # this one is empty. Without this stop, every split inside one huge record (a decompression bomb,
+                # a 10 GB line) scanned to that record's end: quadratic in the record's length over its splits.
+                return lines, b"", True, self.position
             piece, starts = self._line()
             if not piece:
                 return lines, b"", True, self.position
