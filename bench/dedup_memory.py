@@ -219,14 +219,16 @@ def write_reports(result: dict, out_json: Path) -> None:
         a, b = rows[-2], rows[-1]
         per_doc = {part: (b[part]["tree_peak_anon_mb"] - a[part]["tree_peak_anon_mb"]) * 2**20 / (b["docs"] - a["docs"])
                    for part in ("pipeline", "prepare")}
-        parts = {r["docs"]: r["prepare"]["stats"].get("partitions") for r in rows}
-        bands = b["prepare"]["stats"].get("bands", 16)
+        from jacorpus.corpus.dedup.spill import KEY_DOC, WORK_FACTOR
+
+        bands = b["prepare"]["stats"]["bands"]
         keys = {r["docs"]: r["docs"] * bands / r["prepare"]["stats"]["partitions"] for r in rows}
-        held = {n: k * 16 * 4 / 2**20 for n, k in keys.items()}  # 16-byte records, 4x for sorting (spill.WORK_FACTOR)
+        held = {n: k * KEY_DOC.itemsize * WORK_FACTOR / 2**20 for n, k in keys.items()}
         lines += ["", f"From {a['docs']:,} to {b['docs']:,} documents, peak anonymous memory grows by "
                   f"{per_doc['pipeline']:.0f} bytes per added document (whole recipe) and {per_doc['prepare']:.0f} "
                   "(prepare), and most of that is not per-document state. The decision pass holds one spill "
-                  "partition of band keys at a time (16-byte records, 4x room for sorting), and the number of "
+                  f"partition of band keys at a time ({KEY_DOC.itemsize}-byte records, {WORK_FACTOR}x room for "
+                  "sorting), and the number of "
                   "partitions is the smallest that keeps one within the step's `memory_mb` (256 MB), so a partition "
                   "holds between half the budget and the budget: "
                   + ", ".join(f"{r['docs']:,} documents: {r['prepare']['stats']['partitions']} partition(s) of "

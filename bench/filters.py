@@ -93,6 +93,7 @@ def datatrove_fineweb2_rules() -> Chain:
 # other Japanese filters (AcceptJapanese's kana in the first 50 characters, DiscardRareKuten, CharRepetitionRatio)
 # have no jacorpus rule, and jacorpus's other rules none in HojiChar, so neither chain runs them.
 SAME_RULES_AS_HOJICHAR = dict(min_chars=400, max_ellipsis_line_fraction=0.7)
+SAME_LID_AS_HOJICHAR = dict(min_score=0.65, require_kana=False)  # HojiChar has no kana check
 
 
 def jacorpus_hojichar_rules(lid_chars: int | None = 10**9) -> Chain:
@@ -103,32 +104,35 @@ def jacorpus_hojichar_rules(lid_chars: int | None = 10**9) -> Chain:
 
     only_nfkc = NormalizeOptions(tildes="keep", dashes=False, collapse_long_vowels=False, spaces="keep",
                                  collapse_whitespace=False, control_chars=False)
-    lid = [LanguageFilter(LanguageOptions(min_score=0.65, require_kana=False, max_chars=lid_chars))] if lid_chars else []
+    lid = [LanguageFilter(LanguageOptions(**SAME_LID_AS_HOJICHAR, max_chars=lid_chars))] if lid_chars else []
     return partial(run_steps, [Normalize(only_nfkc)] + lid + [
                                QualityFilter(QualityOptions(preset="none", **SAME_RULES_AS_HOJICHAR)),
                                Pii(PiiOptions(types=["phone", "email"]))])
 
 
-def hojichar_same_rules(lid: bool = True) -> Chain:
+def hojichar_kept(filters: list[Any]) -> Chain:
+    """A HojiChar Compose of ``filters`` as a chain: the indices of the texts it does not reject."""
     from hojichar import Compose, Document as HDoc
+
+    compose = Compose(filters)
+    return lambda texts: [i for i, t in enumerate(texts) if not compose.apply(HDoc(t)).is_rejected]
+
+
+def hojichar_same_rules(lid: bool = True) -> Chain:
     from hojichar.filters import document_filters as df
 
-    compose = Compose([df.DocumentNormalizer()] + ([hojichar_lid()] if lid else []) + [
-                       df.DocumentLengthFilter(min_doc_len=400),
-                       df.DiscardTooManyEndingEllipsis(threshold=0.7), df.MaskPersonalInformation()])
-    return lambda texts: [i for i, t in enumerate(texts) if not compose.apply(HDoc(t)).is_rejected]
+    return hojichar_kept([df.DocumentNormalizer()] + ([hojichar_lid()] if lid else []) + [
+        df.DocumentLengthFilter(min_doc_len=400), df.DiscardTooManyEndingEllipsis(threshold=0.7),
+        df.MaskPersonalInformation()])
 
 
 def jacorpus_lid_only() -> Chain:
     """jacorpus's language step alone, on the whole text, at HojiChar's threshold: the fastText call both chains pay."""
-    return partial(run_steps, [LanguageFilter(LanguageOptions(min_score=0.65, require_kana=False, max_chars=10**9))])
+    return partial(run_steps, [LanguageFilter(LanguageOptions(**SAME_LID_AS_HOJICHAR, max_chars=10**9))])
 
 
 def hojichar_lid_only() -> Chain:
-    from hojichar import Compose, Document as HDoc
-
-    compose = Compose([hojichar_lid()])
-    return lambda texts: [i for i, t in enumerate(texts) if not compose.apply(HDoc(t)).is_rejected]
+    return hojichar_kept([hojichar_lid()])
 
 
 def hojichar_lid() -> Any:
@@ -148,15 +152,13 @@ def hojichar_lid() -> Any:
 
 
 def hojichar_chain() -> Chain:
-    from hojichar import Compose, Document as HDoc
     from hojichar.filters import document_filters as df
 
-    compose = Compose([
+    return hojichar_kept([
         df.DocumentNormalizer(), df.AcceptJapanese(), hojichar_lid(), df.DocumentLengthFilter(min_doc_len=400),
         df.DiscardRareKuten(), df.CharRepetitionRatioFilter(), df.DiscardTooManyEndingEllipsis(),
         df.MaskPersonalInformation(),
     ])
-    return lambda texts: [i for i, t in enumerate(texts) if not compose.apply(HDoc(t)).is_rejected]
 
 
 def datatrove_chain() -> Chain:

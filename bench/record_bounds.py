@@ -41,34 +41,31 @@ print(json.dumps({"peak_rss": max(task_peak_rss(plan.output_dir).values()), "man
 """
 
 
-def bombs_module():
+def bomb_sources():
     spec = importlib.util.spec_from_file_location("bench_bombs", REPO / "tests" / "pipelines" / "bombs.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module
+    return module.bomb_sources
 
 
-def build(folder: Path, inflate: int, neko: list[str]) -> dict[str, int]:
-    write_bomb = bombs_module().write_bomb
-    before, after, unit = neko[0], neko[1], neko[2].encode()
-    folder.mkdir(parents=True)
-    sizes = {
-        "line.txt.gz": write_bomb(folder / "line.txt.gz", f"{before}\n".encode(), unit, inflate,
-                                  f"\n{after}\n".encode()),
-        "records.jsonl.zst": write_bomb(
-            folder / "records.jsonl.zst", json.dumps({"text": before}, ensure_ascii=False).encode() + b'\n{"text": "',
-            unit, inflate, b'"}\n' + json.dumps({"text": after}, ensure_ascii=False).encode() + b"\n"),
-    }
-    return sizes
+SOURCES = ("text", "jsonl")  # of the test's seven source types: a gzip line file and a zstd jsonl file
 
 
-def run(folder: Path, name: str) -> dict:
+def build(folder: Path, name: str, inflate: int, neko: list[str]) -> dict[str, dict]:
+    """The test's bomb files (tests/pipelines/bombs.py), the sources this bench reads."""
+    entries = bomb_sources()(folder, name, neko, inflate)
+    return {source: entries[source] for source in SOURCES}
+
+
+def file_sizes(folder: Path, entries: dict[str, dict]) -> dict[str, int]:
+    return {path: (folder / path).stat().st_size for entry in entries.values() for path in entry["paths"]}
+
+
+def run(folder: Path, name: str, entries: dict[str, dict]) -> dict:
     recipe = folder / f"{name}.yaml"
-    recipe.write_text(
-        f"name: {name}\nsources:\n"
-        f"  - {{name: text, type: text, split: line, paths: [\"{name}/line.txt.gz\"]}}\n"
-        f"  - {{name: jsonl, type: jsonl, paths: [\"{name}/records.jsonl.zst\"]}}\n"
-        f"output: {{dir: out-{name}}}\n", encoding="utf-8")
+    spec = {"name": name, "sources": [{"name": source, **entry} for source, entry in entries.items()],
+            "output": {"dir": f"out-{name}"}}
+    recipe.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")  # JSON is YAML
     env = dict(os.environ, PYTHONPATH=str(REPO))
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", CHILD, str(recipe)], capture_output=True, text=True, env=env)
@@ -93,10 +90,11 @@ def main() -> None:
     result: dict = {"gb": gb, "max_record_bytes": "64 MiB (default)", "load_at_start": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="jacorpus-bounds-", dir=args.work) as tmp:
         folder = Path(tmp)
-        result["files_bytes"] = {"bomb": build(folder / "bomb", int(gb * 1e9), neko),
-                                 "plain": build(folder / "plain", 4 * len(neko[2].encode()), neko)}
-        result["plain"] = run(folder, "plain")
-        result["bomb"] = run(folder, "bomb")
+        bomb = build(folder, "bomb", int(gb * 1e9), neko)
+        plain = build(folder, "plain", 4 * len(neko[2].encode()), neko)
+        result["files_bytes"] = {"bomb": file_sizes(folder, bomb), "plain": file_sizes(folder, plain)}
+        result["plain"] = run(folder, "plain", plain)
+        result["bomb"] = run(folder, "bomb", bomb)
     result["load_at_end"] = os.getloadavg()
     out = results_dir()
     out.mkdir(parents=True, exist_ok=True)

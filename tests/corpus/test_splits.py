@@ -171,8 +171,8 @@ def test_a_truncated_single_stream_file_splits_like_its_one_task_read(inputs, tm
     assert "truncated" in error["message"] and isinstance(error["position"], int)
 
 
-class CountingReader(io.RawIOBase):
-    """A raw stream over bytes that counts what was read from it."""
+class ReadCounter(io.RawIOBase):
+    """A raw stream over bytes that counts what was read from it (a test probe, not the sources' CountingReader)."""
 
     def __init__(self, data: bytes) -> None:
         self.inner, self.read_bytes = io.BytesIO(data), 0
@@ -196,13 +196,13 @@ def test_a_split_inside_one_huge_record_stops_at_the_next_split(shared_data):
     data = b"first\n" + huge + b"\nlast\n"
     range_bytes = 100_000
     anchor = 1_000_000  # inside the huge line
-    raw = CountingReader(data[anchor:])
+    raw = ReadCounter(data[anchor:])
     stream = AlignedStream(raw, "line", SplitInfo(anchor, range_bytes, anchor, 1, False), first=False)
     assert stream.read() == b""
     assert raw.read_bytes < range_bytes + (2 << 20)  # its range and one buffer, not the ~3 MB to the line's end
     # the split holding the end of the huge line starts at the line after it
     tail = len(data) - 5 - 50_000
-    stream = AlignedStream(CountingReader(data[tail:]), "line", SplitInfo(tail, None, tail, 1, False), first=False)
+    stream = AlignedStream(ReadCounter(data[tail:]), "line", SplitInfo(tail, None, tail, 1, False), first=False)
     assert stream.read() == b"last\n"
 
 

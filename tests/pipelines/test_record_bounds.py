@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipelines.bombs import write_bomb
+from tests.pipelines.bombs import bomb_sources
 
 INFLATE = 128 << 20
 LIMIT = 1 << 20
@@ -37,47 +37,9 @@ for recipe in sys.argv[1:]:
     print(json.dumps({"recipe": recipe, "peak_rss": peak, "manifest": manifest}), flush=True)
 """
 
-WIKI_HEAD = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/"><siteinfo><dbname>jawiki</dbname>
-<namespaces><namespace key="0" /></namespaces></siteinfo>
-"""
-
-
-def wiki_page(page_id: int, title: str, text: str) -> str:
-    return (f"<page><title>{title}</title><ns>0</ns><id>{page_id}</id><revision><id>{page_id}</id>"
-            f"<text>{text}</text></revision></page>\n")
-
-
 def source_files(root: Path, neko: list[str], bomb: bool) -> dict[str, dict]:
-    """One file per source type: an ordinary record, the bomb (or a small record where it would be), another
-    ordinary record. Returns recipe source entries."""
-    before, after = neko[0], neko[1]
-    unit = neko[2].encode()  # a line of the novel, repeated (no newline inside)
-    inflate = INFLATE if bomb else 4 * len(unit)
-    d = root / ("bomb" if bomb else "plain")
-    d.mkdir()
-    write_bomb(d / "line.txt.gz", f"{before}\n".encode(), unit, inflate, f"\n{after}\n".encode())
-    write_bomb(d / "cc100.txt.bz2", f"{before}\n\n".encode(), unit, inflate, f"\n\n{after}\n".encode())
-    # a paragraph of many short lines: each line is small, the paragraph is the record
-    write_bomb(d / "para.txt.xz", f"{before}\n\n".encode(), unit[:60] + b"\n", inflate, f"\n{after}\n".encode())
-    write_bomb(d / "records.jsonl.zst", json.dumps({"text": before}, ensure_ascii=False).encode() + b'\n{"text": "',
-               unit, inflate, b'"}\n' + json.dumps({"text": after}, ensure_ascii=False).encode() + b"\n")
-    write_bomb(d / "wiki.xml.bz2", (WIKI_HEAD + wiki_page(1, "前", before)).encode()
-               + b"<page><title>B</title><ns>0</ns><id>2</id><revision><id>2</id><text>", unit, inflate,
-               b"</text></revision></page>\n" + (wiki_page(3, "後", after) + "</mediawiki>\n").encode())
-    # many small elements in one record: libxml2's own 10 MB text-node limit does not see this one
-    write_bomb(d / "cases.xml.xz", f'<root><article id="1">{before}</article><article id="2">'.encode(),
-               b"<p>" + unit[:90] + b"</p>", inflate, f'</article><article id="3">{after}</article></root>'.encode())
-    write_bomb(d / "table.csv.gz", f"id,abstract\n1,{before}\n2,".encode(), unit, inflate, f"\n3,{after}\n".encode())
-    return {
-        "text": {"type": "text", "split": "line", "paths": [f"{d.name}/line.txt.gz"]},
-        "cc100": {"type": "cc100", "paths": [f"{d.name}/cc100.txt.bz2"]},
-        "paragraphs": {"type": "text", "split": "blank_line", "paths": [f"{d.name}/para.txt.xz"]},
-        "jsonl": {"type": "jsonl", "paths": [f"{d.name}/records.jsonl.zst"]},
-        "wikipedia": {"type": "wikipedia", "paths": [f"{d.name}/wiki.xml.bz2"]},
-        "medical_xml": {"type": "medical", "format": "xml", "paths": [f"{d.name}/cases.xml.xz"]},
-        "medical_csv": {"type": "medical", "format": "csv", "text_fields": ["abstract"], "id_field": "id",
-                        "paths": [f"{d.name}/table.csv.gz"]},
-    }
+    """The bomb (or a small record where it would be) between two ordinary records, in every source type."""
+    return bomb_sources(root, "bomb" if bomb else "plain", neko, INFLATE if bomb else 4 * len(neko[2].encode()))
 
 
 def recipe(root: Path, name: str, source: dict) -> str:
