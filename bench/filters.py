@@ -127,7 +127,8 @@ def hojichar_same_rules(lid: bool = True) -> Chain:
 
 
 def jacorpus_lid_only() -> Chain:
-    """jacorpus's language step alone, on the whole text, at HojiChar's threshold: the fastText call both chains pay."""
+    """jacorpus's language step alone, on the whole text, at HojiChar's threshold: the lid.176 predictions both chains
+    need (jacorpus computes them in fasttext_lid.py, HojiChar calls the fastText library: the same labels and scores)."""
     return partial(run_steps, [LanguageFilter(LanguageOptions(**SAME_LID_AS_HOJICHAR, max_chars=10**9))])
 
 
@@ -363,11 +364,13 @@ def write_markdown(path: Path, figures: dict[str, Any]) -> None:
         same = "identical" if a["same"] else f"{a['kept_by_both']} both, {len(a['only_ours'])} only jacorpus, {len(a['only_peer'])} only peer"
         lines.append(f"| {pair} | {r['median']} ({r['min']}-{r['max']}) | {r['best_rounds']} | {same} |")
     if "hojichar_same_rules_ceiling" in speed:
-        lines += ["", f"fastText on the whole text (the same library call in both) is "
-                  f"{speed['hojichar_same_rules_lid_share']:.0%} of HojiChar's same-rule chain, so no implementation of "
-                  f"the other rules can make that chain more than {speed['hojichar_same_rules_ceiling']}x faster than "
-                  "HojiChar's (its rules at zero cost). The rules alone, without language ID, are the "
-                  "`_no_lid` pair above."]
+        lines += ["", f"HojiChar's fastText call on the whole text is {speed['hojichar_same_rules_lid_share']:.0%} of its "
+                  f"same-rule chain: with the fastText library in both chains (as before jacorpus compiled it), no "
+                  f"implementation of the other rules could make that chain more than "
+                  f"{speed['hojichar_same_rules_ceiling']}x faster than HojiChar's. jacorpus's `language` step runs "
+                  "lid.176 in `jacorpus/corpus/fasttext_lid.py` (numba; the library's labels and probabilities bit "
+                  "for bit, tests/corpus/test_fasttext_lid.py): the `lid_only` pair. The rules alone, without language "
+                  "ID, are the `_no_lid` pair."]
     if speed["hojichar_differences"]:
         lines += ["", "Where the HojiChar same-rule chains disagree (the rule that dropped the document on each side):", "",
                   "| doc | kept by | jacorpus drop | HojiChar drop | chars | head |", "|---:|---|---|---|---:|---|"]

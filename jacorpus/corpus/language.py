@@ -3,13 +3,16 @@
 lid.176 labels a fair share of Chinese pages ``ja`` (shared kanji, Japanese words in spam titles); Japanese prose
 is practically never without kana, so with ``require_kana`` a page is kept as Japanese only when kana make up at
 least ``min_kana_share`` of its CJK characters. Nothing is downloaded: the model is read from the installed package.
+
+With numba installed the model runs in ``fasttext_lid.py`` (the same labels and probabilities as the fastText
+library, bit for bit, ~3x less CPU); without it, through the library.
 """
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import pyarrow as pa
 from datatrove.data import Document
@@ -19,6 +22,7 @@ from jacorpus.corpus.chartypes import class_counts, kana_share, without_surrogat
 from jacorpus.corpus.steps import JaFilter, StepOptions, register_step
 
 _MODELS: dict[tuple[str, int], Any] = {}  # (path, mtime) -> fastText model, once per process (not picklable)
+_PREDICTORS: dict[tuple[str, int, bool], Callable[[str], tuple[str, float]]] = {}
 
 
 @lru_cache(maxsize=1)
@@ -40,6 +44,33 @@ def load_fasttext(path: str) -> Any:
     return _MODELS[key]
 
 
+def lid_predictor(path: str) -> Callable[[str], tuple[str, float]]:
+    """``predict(line) -> (label without __label__, probability)``, ("", 0.0) when fastText gives no label: the
+    compiled ``FastTextLID`` where numba is installed and the model is one it computes (supervised, hs loss, as
+    lid.176), the fastText library otherwise."""
+    from jacorpus.corpus.dedup.hashing import compiled_kernels
+
+    key = (path, os.stat(path).st_mtime_ns, compiled_kernels())
+    if key not in _PREDICTORS:
+        _PREDICTORS[key] = _library_predictor(load_fasttext(path))
+        if compiled_kernels():
+            from jacorpus.corpus.fasttext_lid import FastTextLID, UnsupportedModel
+
+            try:
+                _PREDICTORS[key] = FastTextLID(path).predict
+            except UnsupportedModel:
+                pass
+    return _PREDICTORS[key]
+
+
+def _library_predictor(model: Any) -> Callable[[str], tuple[str, float]]:
+    def predict(line: str) -> tuple[str, float]:
+        labels, scores = model.predict(line, k=1)
+        return (labels[0].removeprefix("__label__"), float(scores[0])) if len(labels) else ("", 0.0)
+
+    return predict
+
+
 def sample_for_lid(text: str, max_chars: int) -> str:
     """A bounded sample (head + middle) on one line: cost stays flat on huge pages, a boilerplate head can't decide alone."""
     if len(text) > max_chars:
@@ -54,8 +85,8 @@ def predict_language(text: str, max_chars: int = 2000) -> tuple[str, float]:
     sample = sample_for_lid(text, max_chars)
     if not sample:
         return "", 0.0
-    labels, scores = load_fasttext(lid_model_path()).predict(sample, k=1)
-    return labels[0].removeprefix("__label__"), float(min(scores[0], 1.0))
+    language, score = lid_predictor(lid_model_path())(sample)
+    return language, min(score, 1.0)  # exp of a log-probability fastText rounds up can exceed 1 by an ulp
 
 
 class LanguageOptions(StepOptions):
