@@ -178,7 +178,7 @@ class FastTextLID:
 def _huffman_tree(counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """``HierarchicalSoftmaxLoss::buildTree``: children of every node; leaves are the labels 0..osz-1."""
     osz = len(counts)
-    count = [float(c) for c in counts] + [1e15] * (osz - 1)
+    count = list(counts) + [10**15] * (osz - 1)  # int64 counts, 1e15 for the inner nodes, as fastText
     left, right = np.full(2 * osz - 1, -1, np.int32), np.full(2 * osz - 1, -1, np.int32)
     leaf, node = osz - 1, osz
     for i in range(osz, 2 * osz - 1):
