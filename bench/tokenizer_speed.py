@@ -14,7 +14,11 @@ pages, in that order (1.14M characters).
    the others). Characters per CPU-second (process time: a loaded machine slows the wall clock, not the work),
    best of 3 runs of one batch call, the tokenizers taking turns; ratios against builtin. The load average at the
    start and end is recorded.
-2. training time (seconds, wall) of a SentencePiece (unigram) and a WordPiece (Sudachi C) tokenizer, vocabulary 8000,
+2. through `train prepare` (MLM, 512-token sequences, one worker: in this process, as `--workers 1`): every
+   document below the limit as a jacorpus corpus, tokenized by the exported WordPiece folder and by the built-in class
+   saved to a folder (AutoTokenizer loads both); tokens per CPU-second, each run loading its tokenizer as the command
+   does, best of 3, taking turns.
+3. training time (seconds, wall) of a SentencePiece (unigram) and a WordPiece (Sudachi C) tokenizer, vocabulary 8000,
    on the first N characters of the text for growing N.
 Writes the JSON and a short .md next to it; the last line printed is the JSON.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -149,6 +154,45 @@ def throughput(docs: list[str], work: Path, quick: bool) -> dict:
     }
 
 
+def prepare_throughput(docs: list[str], work: Path, quick: bool) -> dict:
+    """`train prepare` tokens per CPU-second with the exported WordPiece and with the built-in class (see the module
+    doc); needs throughput()'s WordPiece build in ``work``."""
+    from transformers import BertJapaneseTokenizer
+
+    from jacorpus.pipelines.local import run_local
+    from jacorpus.pipelines.plan import build_plan
+    from jacorpus.pipelines.recipe import parse_recipe
+    from jacorpus.train.prepare import PrepareJob, prepare
+
+    texts = [d for d in docs if len(d.encode()) < 40_000][: 300 if quick else None]
+    corpus_dir = work / "prepare_corpus"
+    corpus_dir.mkdir()
+    with open(corpus_dir / "docs.jsonl", "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts)
+    recipe = "name: prepare_bench\nsources:\n  - {type: jsonl, paths: [docs.jsonl]}\noutput: {dir: out}\n"
+    run_local(build_plan(parse_recipe(recipe, "<bench>", str(corpus_dir)), None), workers=1, progress=False)
+    BertJapaneseTokenizer(
+        vocab_file=str(work / "wordpiece" / "vocab.txt"), word_tokenizer_type="sudachi",
+        sudachi_kwargs={"sudachi_split_mode": "C"}, subword_tokenizer_type="wordpiece", do_lower_case=False,
+    ).save_pretrained(str(work / "builtin"))
+    folders = {"builtin_bert_japanese_sudachi": work / "builtin", "wordpiece": work / "wordpiece"}
+    best, tokens = dict.fromkeys(folders, float("inf")), {}
+    for _ in range(1 if quick else 3):
+        for name, folder in folders.items():
+            out = work / f"shards_{name}"
+            shutil.rmtree(out, ignore_errors=True)  # prepare resumes: finished chunks of an earlier round are kept
+            job = PrepareJob(corpora=[(str(corpus_dir / "out"), 1.0)], tokenizer=str(folder), seq_len=512,
+                             out=str(out), objective="mlm")
+            started = time.process_time()
+            manifest = prepare(job, progress=False, overwrite=True)
+            best[name] = min(best[name], time.process_time() - started)
+            tokens[name] = sum(c["tokens"] + c["dropped_tail_tokens"] for c in manifest["sources"])
+    base = tokens["builtin_bert_japanese_sudachi"] / best["builtin_bert_japanese_sudachi"]
+    return {"documents": len(texts), "characters": sum(map(len, texts)), "tokens": tokens,
+            "tokens_per_cpu_second": {k: round(tokens[k] / best[k]) for k in folders},
+            "ratio_vs_builtin": {k: round(tokens[k] / best[k] / base, 2) for k in folders}}
+
+
 def training_time(docs: list[str], work: Path, quick: bool) -> list[dict]:
     sizes = [50_000, 100_000, 200_000] if quick else [125_000, 250_000, 500_000, 1_000_000]
     rows = []
@@ -174,7 +218,16 @@ def markdown(result: dict) -> str:
                   "is the ceiling of such a tokenizer against the built-in class (its WordPiece at zero cost)."]
     lines += ["", f"Exported WordPiece ids equal the built-in class's on every document where it has no [UNK]: "
               f"{same} ({t['documents_with_unk_in_builtin']} documents with [UNK] there: ours gives byte tokens).",
-              "", "| training characters | SentencePiece s | WordPiece (Sudachi) s |", "|---:|---:|---:|"]
+              ""]
+    p = result.get("prepare")
+    if p:
+        lines += [f"Through `train prepare` (MLM, 512-token sequences, one worker; {p['documents']} documents, "
+                  f"{p['characters']:,} characters; each run loads its tokenizer):", "",
+                  "| tokenizer folder | tokens | tokens/CPU-s | vs BertJapaneseTokenizer+Sudachi |", "|---|---:|---:|---:|"]
+        lines += [f"| {name} | {p['tokens'][name]:,} | {rate:,} | {p['ratio_vs_builtin'][name]}x |"
+                  for name, rate in p["tokens_per_cpu_second"].items()]
+        lines.append("")
+    lines += ["| training characters | SentencePiece s | WordPiece (Sudachi) s |", "|---:|---:|---:|"]
     lines += [f"| {r['characters']:,} | {r['sentencepiece']} | {r['wordpiece']} |" for r in result["training_seconds"]]
     load = result.get("load_average_1min")
     if load:
@@ -194,6 +247,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-tok-") as tmp:
         work = Path(tmp)
         result = {"quick": args.quick, "throughput": throughput(docs, work, args.quick),
+                  "prepare": prepare_throughput(docs, work, args.quick),
                   "training_seconds": training_time(docs, work, args.quick),
                   "load_average_1min": {"start": round(load_before[0], 2), "end": round(os.getloadavg()[0], 2),
                                         "cpus": os.cpu_count()}}

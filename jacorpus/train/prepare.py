@@ -83,14 +83,17 @@ CORPUS_FILES = ("manifest.json", "state.json", "dataset_info.json")
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_state(job: PrepareJob) -> dict[str, Any]:
-    """Tokenizer, word-id function and opened corpora, loaded once per process."""
+def _worker_state(job: PrepareJob, tokenizer: Any = None) -> dict[str, Any]:
+    """Tokenizer, word-id function and opened corpora, loaded once per process (``tokenizer``: one already loaded
+    from ``job.tokenizer`` by this process, reused)."""
     key = (job.tokenizer, tuple(job.corpora), job.text_column)
     if _WORKER.get("key") != key:
         from jacorpus.train.words import default_word_id_fn
 
         corpora = {i: open_corpus(path).select_columns([job.text_column]) for i, (path, _) in enumerate(job.corpora)}
-        _WORKER.update(key=key, tokenizer=load_tokenizer(job.tokenizer, job.trust_remote_code, packing=True), corpora=corpora, word_ids=default_word_id_fn())
+        if tokenizer is None:
+            tokenizer = load_tokenizer(job.tokenizer, job.trust_remote_code, packing=True)
+        _WORKER.update(key=key, tokenizer=tokenizer, corpora=corpora, word_ids=default_word_id_fn())
     return _WORKER
 
 
@@ -203,6 +206,7 @@ def prepare(job: PrepareJob, progress: bool = True, overwrite: bool = False) -> 
     with progress_bar("tokenizing", total=len(units), enabled=progress) as advance:
         advance(len(units) - len(pending))
         if job.workers <= 1 or len(pending) <= 1:
+            _worker_state(job, tokenizer)  # in this process: the tokenizer loaded above, not a second copy
             for unit in pending:
                 _run_unit(job, unit)
                 advance(1)
