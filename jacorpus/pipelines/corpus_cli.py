@@ -36,6 +36,10 @@ def run(
     venv: str = typer.Option("", help="Path of the venv's bin/activate sourced by Slurm jobs (slurm engine)."),
 ) -> None:
     """Run RECIPE; rerunning after a crash resumes and gives the same output."""
+    if engine == "local":  # the task processes' forkserver imports its modules while this process plans the run
+        from jacorpus.pipelines.forkserver import start_early
+
+        start_early()
     from jacorpus.pipelines.plan import build_plan
     from jacorpus.pipelines.recipe import RecipeError, load_recipe
     from jacorpus.pipelines.report import print_funnel

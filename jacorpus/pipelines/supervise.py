@@ -11,7 +11,7 @@ Children run with ``PR_SET_PDEATHSIG`` (Linux ``prctl``): when the parent dies (
 instead of running on as orphans holding files and sockets. Tasks talk to the parent over pipes only: no
 ``multiprocessing`` queue, lock or semaphore exists, so a killed run leaves no semaphore for the resource tracker to
 report as leaked. Children start from a ``forkserver`` (no fork of the threaded parent, as in datatrove) that has
-jacorpus's modules imported once, so a task's process starts fast (see ``PRELOAD``).
+jacorpus's modules imported once, so a task's process starts fast (``forkserver.py``).
 """
 
 from __future__ import annotations
@@ -28,11 +28,8 @@ from datatrove.executor.local import LocalPipelineExecutor
 
 from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import DiskError, atomic_write_text, first_disk_error
+from jacorpus.pipelines.forkserver import forkserver_context
 
-# modules the forkserver imports once, so a task's process starts with them loaded (bench/task_processes.py: a
-# fraction of a second per task process, against ~3 s when each process imports datatrove's executor itself)
-PRELOAD = ["jacorpus.pipelines.supervise", "jacorpus.pipelines.local", "jacorpus.pipelines.plan",
-           "jacorpus.corpus.global_pass", "jacorpus.corpus.dedup.prepare"]
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -90,17 +87,6 @@ def _child(conn: Any, fn: Callable[[Any], Any], arg: Any, run_pid: int) -> None:
     conn.close()
 
 
-def _context():
-    import multiprocess  # datatrove's dill-based multiprocessing: pickles what datatrove's own pool pickles
-
-    ctx = multiprocess.get_context("forkserver")
-    # plus the jacorpus modules the run has imported (its steps and sources): the forkserver starts at the first
-    # supervised task, after the plan was built
-    loaded = sorted(name for name in sys.modules if name.startswith("jacorpus.") and name not in PRELOAD)
-    ctx.set_forkserver_preload(PRELOAD + loaded)
-    return ctx
-
-
 def supervise(fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int, describe: Callable[[Any], str],
               on_death: Callable[[Any, str], None] | None = None,
               on_done: Callable[[Any], None] | None = None) -> list[Any]:
@@ -110,7 +96,7 @@ def supervise(fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int, desc
     ``WorkerDiedError`` (its process died; ``on_death(task, cause)`` is called first) is raised."""
     from multiprocess.connection import wait
 
-    ctx = _context()
+    ctx = forkserver_context()
     pending = deque(enumerate(tasks))
     results: list[Any] = [None] * len(tasks)
     running: dict[Any, tuple[int, Any, Any]] = {}  # sentinel -> (index, process, connection)
