@@ -111,7 +111,7 @@ class FastTextLID:
             raise UnsupportedModel(f"{path}: model {model}, loss {loss}; compiled: supervised (3) with hs loss (1)")
         if version == 11:  # fastText: old supervised models have no character n-grams
             maxn = 0
-        size, nwords, nlabels = (int(v) for v in r.take("<i4", 3))
+        size, nwords, _nlabels = (int(v) for v in r.take("<i4", 3))
         r.take("<i8")  # ntokens
         pruneidx_size = r.one("<i8")
         words, counts, types = [], [], []
@@ -123,6 +123,7 @@ class FastTextLID:
         pairs = r.take("<i4", 2 * max(pruneidx_size, 0)).reshape(-1, 2)
         if bool(r.one("u1")):
             self.input_q, self.input_dense = _read_quantized(r), np.empty((0, dim), np.float32)
+            self.pq_shape = np.array([self.input_q.nsubq, self.input_q.dsub, self.input_q.lastdsub], np.int64)
         else:
             self.input_q, self.input_dense = None, _read_dense(r)
         qout = bool(r.one("u1"))
@@ -170,7 +171,7 @@ class FastTextLID:
             label, prob = _predict_quantized(
                 np.frombuffer(text.encode("utf-8"), np.uint8), self.params, self.eos_id, self.word_table,
                 self.word_bytes, self.word_offsets, self.prune_map, q.codes, q.centroids,
-                np.array([q.nsubq, q.dsub, q.lastdsub], np.int64), q.norm_codes, q.norm_centroids, self.output,
+                self.pq_shape, q.norm_codes, q.norm_centroids, self.output,
                 self.left, self.right)
         return (self.labels[label], float(prob)) if label >= 0 else ("", 0.0)
 
