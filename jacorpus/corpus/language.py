@@ -5,7 +5,8 @@ is practically never without kana, so with ``require_kana`` a page is kept as Ja
 least ``min_kana_share`` of its CJK characters. Nothing is downloaded: the model is read from the installed package.
 
 With numba installed the model runs in ``fasttext_lid.py`` (the same labels and probabilities as the fastText
-library, bit for bit, ~3x less CPU); without it, through the library.
+library, bit for bit; 2.3x HojiChar's call of the library in bench/results/filters.md); without it, through the
+library.
 """
 
 from __future__ import annotations
@@ -52,7 +53,6 @@ def lid_predictor(path: str) -> Callable[[str], tuple[str, float]]:
 
     key = (path, os.stat(path).st_mtime_ns, compiled_kernels())
     if key not in _PREDICTORS:
-        _PREDICTORS[key] = _library_predictor(load_fasttext(path))
         if compiled_kernels():
             from jacorpus.corpus.fasttext_lid import FastTextLID, UnsupportedModel
 
@@ -60,6 +60,8 @@ def lid_predictor(path: str) -> Callable[[str], tuple[str, float]]:
                 _PREDICTORS[key] = FastTextLID(path).predict
             except UnsupportedModel:
                 pass
+        if key not in _PREDICTORS:  # no numba, or a model the compiled path refuses
+            _PREDICTORS[key] = _library_predictor(load_fasttext(path))
     return _PREDICTORS[key]
 
 
