@@ -1,6 +1,6 @@
 """Start-up bench: time from process start to the first document of `jacorpus corpus run`, against datatrove.
 
-    .venv/bin/python bench/startup.py [--quick] [--rounds 7] [--cpus 1] [--out DIR]   # DIR default out/bench
+    .venv/bin/python bench/startup.py [--quick] [--rounds 9] [--cpus 1] [--out DIR]   # DIR default out/bench
 
 Each round runs, in turn, a fresh process of (a) `jacorpus corpus run` on a one-document JSON-lines recipe
 (normalize + quality) and (b) the same work as a datatrove pipeline (JsonlReader -> a filter -> JsonlWriter on its
@@ -71,7 +71,7 @@ def run(command: list[str], folder: Path, env_extra: dict[str, str] | None = Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 rounds")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--cpus", type=int, default=1, help="CPUs the runs may use (the last N of this process's)")
     parser.add_argument("--out", type=Path, default=results_dir())
     args = parser.parse_args()
@@ -92,8 +92,10 @@ def main() -> None:
             "datatrove LocalPipelineExecutor": ([sys.executable, "datatrove_run.py"], {}),
         }
         rows: dict = {name: [] for name in contenders}
-        for _ in range(rounds):
-            for name, (command, env) in contenders.items():
+        names = list(contenders)
+        for round_ in range(rounds):  # each round starts with the next contender: no one always runs first
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                command, env = contenders[name]
                 rows[name].append(run(command, folder, env))
     result = {"bench": "startup", "rounds": rounds, "load": load, "cpu_count": os.cpu_count(),
               "cpus": args.cpus,
@@ -102,7 +104,7 @@ def main() -> None:
     for name, runs in rows.items():
         result[name] = {key: float(np.median([r[key] for r in runs])) for key in runs[0]} | {"runs": runs}
     lines = [f"# Start-up bench{' (--quick)' if args.quick else ''}", "",
-             f"`{result['command']}`: {rounds} rounds, contenders in turn, {args.cpus} CPU(s), load average at start {load} on "
+             f"`{result['command']}`: {rounds} rounds, contenders in turn (each round starting with the next), {args.cpus} CPU(s), load average at start {load} on "
              f"a {result['cpu_count']}-core machine shared with other jobs. Medians; seconds from process start.", "",
              "| | CPU s to first document | wall s to first document | wall s whole run |",
              "|---|---:|---:|---:|"]

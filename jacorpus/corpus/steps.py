@@ -219,23 +219,26 @@ class JaMapper(JaStep):
                 self.drop(doc, "empty_after_" + self.name)
 
 
-# modules that call register_step at import time (imported at the first lookup: `import jacorpus` stays light)
-BUILTIN_STEP_MODULES = [
-    "jacorpus.corpus.normalize",
-    "jacorpus.corpus.language",
-    "jacorpus.corpus.quality",
-    "jacorpus.corpus.classifier",
-    "jacorpus.corpus.pii",
-    "jacorpus.corpus.ngwords",
-    "jacorpus.corpus.dedup.steps",
-    "jacorpus.corpus.dedup.sentence_dedup",
-    "jacorpus.corpus.decontaminate",
-    "jacorpus.corpus.perplexity",
-]
+# recipe name -> the module that registers it with register_step at import time (imported at the first lookup of
+# the name: `import jacorpus` stays light, and a recipe loads only the steps it names)
+BUILTIN_STEP_NAMES = {
+    "normalize": "jacorpus.corpus.normalize",
+    "language": "jacorpus.corpus.language",
+    "quality": "jacorpus.corpus.quality",
+    "classifier": "jacorpus.corpus.classifier",
+    "pii": "jacorpus.corpus.pii",
+    "ngwords": "jacorpus.corpus.ngwords",
+    "dedup": "jacorpus.corpus.dedup.steps",
+    "sentence_dedup": "jacorpus.corpus.dedup.sentence_dedup",
+    "decontaminate": "jacorpus.corpus.decontaminate",
+    "perplexity": "jacorpus.corpus.perplexity",
+}
+BUILTIN_STEP_MODULES = list(dict.fromkeys(BUILTIN_STEP_NAMES.values()))
 
 
 # recipe step names: jacorpus' own, entry points of the group "jacorpus.steps", or `module:Class` in a recipe
-STEPS: Registry[JaStep] = Registry("step", "jacorpus.steps", JaStep, BUILTIN_STEP_MODULES)
+STEPS: Registry[JaStep] = Registry("step", "jacorpus.steps", JaStep, BUILTIN_STEP_MODULES,
+                                  BUILTIN_STEP_NAMES)
 STEP_TYPES = STEPS.types
 
 

@@ -42,7 +42,6 @@ def run(
         start_early()
     from jacorpus.pipelines.plan import build_plan
     from jacorpus.pipelines.recipe import RecipeError, load_recipe
-    from jacorpus.pipelines.report import print_funnel
 
     try:
         plan = build_plan(load_recipe(str(recipe)), str(output) if output else None)
@@ -77,6 +76,7 @@ def run(
         raise typer.Exit(1)
     except EmptySourceError as exc:  # the manifest was written: show it, then fail
         from jacorpus.foundation.finished_corpus import load_manifest
+        from jacorpus.pipelines.report import print_funnel
 
         print_funnel(load_manifest(plan.output_dir), plan.output_dir)
         typer.echo(f"error: {exc}", err=True)
@@ -94,6 +94,8 @@ def run(
     elif engine not in ("local", "spark"):
         typer.echo(f"unknown engine {engine!r}: use local, spark or slurm", err=True)
         raise typer.Exit(2)
+    from jacorpus.pipelines.report import print_funnel  # rich tables: loaded after the run, not before its first task
+
     print_funnel(manifest, plan.output_dir)
 
 

@@ -14,8 +14,6 @@ import sys
 import threading
 from typing import Any, Callable, Iterator, Sequence
 
-from jacorpus.corpus.dedup.prepare import SpillReducer
-from jacorpus.corpus.global_pass import run_global_pass
 from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import atomic_write_text
 from jacorpus.pipelines.manifest import finalize
@@ -136,6 +134,11 @@ class _numbered:
 def run_global_pass_locally(stage: Stage, work_dir: str, workers: int, progress: bool,
                             faults: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The pass of ``stage.global_step`` over the stage's shards, on this machine's processes (local and Slurm)."""
+    # imported here, not at the top: a run without a global step does not load the dedup machinery (0.07 CPU-s
+    # before the first document in the run's process, more in the task processes' forkserver: bench/startup.py)
+    from jacorpus.corpus.dedup.prepare import SpillReducer
+    from jacorpus.corpus.global_pass import run_global_pass
+
     with ProcessPoolRunner(workers, progress, faults) as runner:
         return run_global_pass(stage.global_step, stage.output_dir, work_dir, SpillReducer(runner))
 

@@ -118,3 +118,45 @@ def test_without_the_plugin_the_names_are_unknown(corpus):
     folder, _ = corpus
     answer = run(recipe(folder, "lines", "min_length"), [])
     assert "unknown source type 'lines'" in answer["error"] and "min_length: unknown step" in answer["error"]
+
+
+def fresh_python(code: str, paths: list[Path], cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(p) for p in [*paths, REPO]))
+    return subprocess.run([sys.executable, "-c", code, *map(str, paths)], env=env, capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def test_builtin_step_names_are_the_ones_their_modules_register(tmp_path):
+    """The name -> module map that lets a recipe load only its own steps agrees with what each module registers
+    (the classes' own modules, read after every built-in module is imported)."""
+    done = fresh_python("import json; from jacorpus.corpus.steps import BUILTIN_STEP_NAMES, STEPS; "
+                        "print(json.dumps([BUILTIN_STEP_NAMES, {n: c.__module__ for n, c in STEPS.load().items()}]))",
+                        [], tmp_path)
+    mapped, registered = json.loads(done.stdout)
+    assert mapped == registered and "dedup" in registered and len(registered) == 10
+
+
+def test_a_recipe_loads_only_the_steps_it_names(corpus):
+    folder, _ = corpus
+    path = folder / "normalize_only.yaml"
+    path.write_text("name: n\nsources: [{type: text, paths: [neko.txt]}]\nsteps: [{normalize: {}}]\n"
+                    "output: {dir: out-n}\n", encoding="utf-8")
+    done = fresh_python("import json, sys; from jacorpus.pipelines.recipe import load_recipe; "
+                        "load_recipe('normalize_only.yaml'); print(json.dumps(sorted(sys.modules)))", [], folder)
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout))
+    assert "jacorpus.corpus.normalize" in loaded
+    assert not loaded & {"jacorpus.corpus.quality", "jacorpus.corpus.language", "jacorpus.corpus.classifier",
+                         "jacorpus.corpus.dedup.steps", "jacorpus.corpus.perplexity"}
+
+
+def test_a_plugin_may_not_take_a_builtin_name(tmp_path, corpus):
+    """A plugin's entry point named like a built-in step is refused also when the recipe's lookup imports only the
+    built-in's module (the entry points' names are read)."""
+    folder, _ = corpus
+    info = tmp_path / "clash-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: clash\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[jacorpus.steps]\nnormalize = jacorpus_example_plugin:MinLength\n")
+    answer = run(recipe(folder, "text", "normalize"), [tmp_path])
+    assert "step name 'normalize' registered twice" in answer["error"]
