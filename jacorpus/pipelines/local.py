@@ -134,8 +134,8 @@ class _numbered:
 def run_global_pass_locally(stage: Stage, work_dir: str, workers: int, progress: bool,
                             faults: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The pass of ``stage.global_step`` over the stage's shards, on this machine's processes (local and Slurm)."""
-    # imported here, not at the top: a run without a global step does not load the dedup machinery (0.07 CPU-s
-    # before the first document in the run's process, more in the task processes' forkserver: bench/startup.py)
+    # imported here, not at the top: the run's process loads the dedup machinery only for a global step (0.07
+    # CPU-s before the first document otherwise); the task processes' forkserver preloads it (forkserver.py)
     from jacorpus.corpus.dedup.prepare import SpillReducer
     from jacorpus.corpus.global_pass import run_global_pass
 
