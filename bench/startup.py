@@ -104,8 +104,9 @@ def main() -> None:
     for name, runs in rows.items():
         result[name] = {key: float(np.median([r[key] for r in runs])) for key in runs[0]} | {"runs": runs}
     lines = [f"# Start-up bench{' (--quick)' if args.quick else ''}", "",
-             f"`{result['command']}`: {rounds} rounds, contenders in turn (each round starting with the next), {args.cpus} CPU(s), load average at start {load} on "
-             f"a {result['cpu_count']}-core machine shared with other jobs. Medians; seconds from process start.", "",
+             f"`{result['command']}`: {rounds} rounds, contenders in turn (each round starting with the next), "
+             f"{args.cpus} CPU(s), load average at start {load} on a {result['cpu_count']}-core machine shared with "
+             "other jobs. Medians; seconds from process start.", "",
              "| | CPU s to first document | wall s to first document | wall s whole run |",
              "|---|---:|---:|---:|"]
     for name in contenders:

@@ -34,6 +34,7 @@ class Registry(Generic[T]):
         # run loads its recipe's steps, not all ten with the dedup machinery: 0.04 CPU-s less in ``load_recipe``
         # alone, about 0.1 with the dedup import of pipelines/local.py; docs/engines.md)
         self.builtin_names = builtin_names or {}
+        self._plugin_names: frozenset[str] | None = None  # the entry points' names, read once
         self.types: dict[str, type[T]] = {}
         self.loaded = False
 
@@ -85,7 +86,9 @@ class Registry(Generic[T]):
     def _find_builtin(self, name: str) -> type[T]:
         importlib.import_module(self.builtin_names[name])
         # a plugin of the same name is the error ``load`` reports (the entry points' names are read, none loaded)
-        if any(entry.name == name for entry in metadata.entry_points(group=self.group)):
+        if self._plugin_names is None:
+            self._plugin_names = frozenset(entry.name for entry in metadata.entry_points(group=self.group))
+        if name in self._plugin_names:
             raise RegistryError(f"{self.kind} name {name!r} registered twice")
         if name not in self.types:
             raise RegistryError(f"{self.kind} {name!r}: {self.builtin_names[name]} registers no such name")

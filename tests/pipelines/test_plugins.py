@@ -72,10 +72,15 @@ def site(tmp_path_factory) -> Path:
     return root
 
 
-def run(recipe: Path, paths: list[Path]) -> dict:
+def fresh_python(code: str, args: list[str], paths: list[Path], cwd: Path) -> subprocess.CompletedProcess:
+    """``code`` in a new interpreter with ``paths`` (plugin sites) before the repository on its path."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(p) for p in [*paths, REPO]))
-    out = subprocess.run([sys.executable, "-c", RUN, str(recipe)], env=env, check=True, capture_output=True,
-                         text=True, cwd=recipe.parent)
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, cwd=cwd)
+
+
+def run(recipe: Path, paths: list[Path]) -> dict:
+    out = fresh_python(RUN, [str(recipe)], paths, recipe.parent)
+    assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -120,18 +125,12 @@ def test_without_the_plugin_the_names_are_unknown(corpus):
     assert "unknown source type 'lines'" in answer["error"] and "min_length: unknown step" in answer["error"]
 
 
-def fresh_python(code: str, paths: list[Path], cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(p) for p in [*paths, REPO]))
-    return subprocess.run([sys.executable, "-c", code, *map(str, paths)], env=env, capture_output=True, text=True,
-                          cwd=cwd)
-
-
 def test_builtin_step_names_are_the_ones_their_modules_register(tmp_path):
     """The name -> module map that lets a recipe load only its own steps agrees with what each module registers
     (the classes' own modules, read after every built-in module is imported)."""
     done = fresh_python("import json; from jacorpus.corpus.steps import BUILTIN_STEP_NAMES, STEPS; "
                         "print(json.dumps([BUILTIN_STEP_NAMES, {n: c.__module__ for n, c in STEPS.load().items()}]))",
-                        [], tmp_path)
+                        [], [], tmp_path)
     mapped, registered = json.loads(done.stdout)
     assert mapped == registered and "dedup" in registered and len(registered) == 10
 
@@ -142,7 +141,7 @@ def test_a_recipe_loads_only_the_steps_it_names(corpus):
     path.write_text("name: n\nsources: [{type: text, paths: [neko.txt]}]\nsteps: [{normalize: {}}]\n"
                     "output: {dir: out-n}\n", encoding="utf-8")
     done = fresh_python("import json, sys; from jacorpus.pipelines.recipe import load_recipe; "
-                        "load_recipe('normalize_only.yaml'); print(json.dumps(sorted(sys.modules)))", [], folder)
+                        "load_recipe('normalize_only.yaml'); print(json.dumps(sorted(sys.modules)))", [], [], folder)
     assert done.returncode == 0, done.stderr
     loaded = set(json.loads(done.stdout))
     assert "jacorpus.corpus.normalize" in loaded
