@@ -269,9 +269,9 @@ def explain_hojichar_differences(texts: list[str], agreement: dict[str, Any]) ->
 # -- accuracy --------------------------------------------------------------------------------------------------
 def page_texts(data: Path) -> list[tuple[str, str, bool]]:
     """(set, text, is Japanese) for web_html (MANIFEST labels + readability pages) and the two WARC excerpts."""
-    from jacorpus.corpus.sources import SOURCE_TYPES
+    from jacorpus.corpus.sources import SOURCES
 
-    html, warc = SOURCE_TYPES["html"], SOURCE_TYPES["warc"]
+    html, warc = SOURCES.find("html"), SOURCES.find("warc")
     pages: list[tuple[str, str, bool]] = []
     with open(data / "web_html" / "MANIFEST.tsv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))

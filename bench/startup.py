@@ -1,6 +1,6 @@
 """Start-up bench: time from process start to the first document of `jacorpus corpus run`, against datatrove.
 
-    .venv/bin/python bench/startup.py [--quick] [--rounds 9] [--cpus 1] [--out DIR]   # DIR default out/bench
+    .venv/bin/python bench/startup.py [--quick] [--rounds 9] [--cpus 1] [--against REV] [--out DIR]   # DIR: out/bench
 
 Each round runs, in turn, a fresh process of (a) `jacorpus corpus run` on a one-document JSON-lines recipe
 (normalize + quality) and (b) the same work as a datatrove pipeline (JsonlReader -> a filter -> JsonlWriter on its
@@ -10,6 +10,8 @@ the run: jacorpus builds its documents in task processes started from a forkserv
 starts included) and the wall seconds since the run's first process started; the whole run's wall time is the
 parent's. (The whole run's CPU is not reported: exit rusage misses processes their parent never reaps, such as
 jacorpus's forkserver.) ``--cpus 1`` (default) pins the runs to one CPU, ``--cpus 2`` lets them use two.
+``--against REV`` adds the same command run from a copy of the repository at git revision REV (``git archive``, put
+first on PYTHONPATH: same interpreter and libraries), so that a change is measured against what it changed in one run.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 rounds")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--cpus", type=int, default=1, help="CPUs the runs may use (the last N of this process's)")
+    parser.add_argument("--against", default="", help="also run the command from this git revision")
     parser.add_argument("--out", type=Path, default=results_dir())
     args = parser.parse_args()
     rounds = 2 if args.quick else args.rounds
@@ -91,6 +94,15 @@ def main() -> None:
             "jacorpus corpus run, forkserver started at the first task": (jacorpus, {"JACORPUS_FORKSERVER_EARLY": "0"}),
             "datatrove LocalPipelineExecutor": ([sys.executable, "datatrove_run.py"], {}),
         }
+        if args.against:
+            old = folder / "against"
+            old.mkdir()
+            archive = subprocess.run(["git", "-C", str(REPO), "archive", args.against], capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+            rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", args.against], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+            contenders[f"jacorpus corpus run at {rev}"] = (
+                jacorpus, {"PYTHONPATH": f"{REPO / 'bench' / '_startup_probe'}:{old}"})
         rows: dict = {name: [] for name in contenders}
         names = list(contenders)
         for round_ in range(rounds):  # each round starts with the next contender: no one always runs first
@@ -100,7 +112,8 @@ def main() -> None:
     result = {"bench": "startup", "rounds": rounds, "load": load, "cpu_count": os.cpu_count(),
               "cpus": args.cpus,
               "command": ".venv/bin/python bench/startup.py" + (" --quick" if args.quick else "")
-                         + (f" --cpus {args.cpus}" if args.cpus != 1 else "")}
+                         + (f" --cpus {args.cpus}" if args.cpus != 1 else "")
+                         + (f" --against {args.against}" if args.against else "")}
     for name, runs in rows.items():
         result[name] = {key: float(np.median([r[key] for r in runs])) for key in runs[0]} | {"runs": runs}
     lines = [f"# Start-up bench{' (--quick)' if args.quick else ''}", "",

@@ -4,7 +4,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from jacorpus.cli import app
+from jacorpus.commands import app
 
 runner = CliRunner()
 

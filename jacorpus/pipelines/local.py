@@ -20,7 +20,7 @@ from jacorpus.pipelines.manifest import finalize
 from jacorpus.pipelines.output_dir import OutputConflictError, claim_output_dir  # noqa: F401 - engines' one error
 from jacorpus.pipelines.output_dir import check_output_dir as _check_output_dir
 from jacorpus.pipelines.plan import Plan, Stage, StageTask
-from jacorpus.pipelines.supervise import MAX_WORKER_DEATHS, DeathRecords, SupervisedExecutor, supervise
+from jacorpus.pipelines.supervise import MAX_WORKER_DEATHS, DatatroveTask, DeathRecords, run_stage, supervise
 
 
 def check_output_dir(plan: Plan, overwrite: bool = False) -> None:
@@ -172,23 +172,25 @@ def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bo
         stderr_log = os.path.join(logs, "logs", "stderr.log")
         for stage in plan.stages:
             quarantined = quarantined_inputs(plan, stage, max_worker_deaths)
-            executor = SupervisedExecutor(
-                pipeline=[StageTask(stage, faults, quarantined)],
-                tasks=plan.tasks,
-                workers=min(workers, plan.tasks),
-                logging_dir=os.path.join(plan.work_dir, "logs", f"stage{stage.index}"),
-                skip_completed=True,
-            )
+            task = DatatroveTask([StageTask(stage, faults, quarantined)], tasks=plan.tasks,
+                                 workers=min(workers, plan.tasks),
+                                 logging_dir=os.path.join(plan.work_dir, "logs", f"stage{stage.index}"))
             stop = threading.Event()
-            thread = _progress_thread(stage, plan.tasks, stop, stage.label) if progress else None
+            threads: list[threading.Thread] = []
+
+            def show_progress(stage: Stage = stage, stop: threading.Event = stop, threads: list = threads) -> None:
+                # started once the first tasks run: the bar's import (rich) is no longer before the first document
+                if progress:
+                    threads.append(_progress_thread(stage, plan.tasks, stop, stage.label))
+
             try:
                 with stderr_to_file(stderr_log, enabled=progress):
-                    executor.run_supervised(
-                        describe=lambda rank, stage=stage: plan.describe_task(stage, rank),
-                        on_death=lambda rank, cause, stage=stage: deaths.add(stage.index, rank, cause))
+                    run_stage(task, describe=lambda rank, stage=stage: plan.describe_task(stage, rank),
+                              on_death=lambda rank, cause, stage=stage: deaths.add(stage.index, rank, cause),
+                              on_started=show_progress)
             finally:
                 stop.set()
-                if thread:
+                for thread in threads:
                     thread.join()
             if stage.global_step is not None:
                 run_global_pass_locally(stage, os.path.join(plan.work_dir, f"global{stage.index}"), workers, progress,

@@ -12,6 +12,11 @@ instead of running on as orphans holding files and sockets. Tasks talk to the pa
 ``multiprocessing`` queue, lock or semaphore exists, so a killed run leaves no semaphore for the resource tracker to
 report as leaked. Children start from a ``forkserver`` (no fork of the threaded parent, as in datatrove) that has
 jacorpus's modules imported once, so a task's process starts fast (``forkserver.py``).
+
+A stage's tasks run datatrove's executor (its logs, stats and completion markers) in the task's process only
+(``DatatroveTask``): the run's process sends its first tasks before it imports datatrove's executor at all
+(``run_stage``), as that import (``datatrove.io``: fsspec and huggingface_hub, 0.25-0.4 CPU-s) otherwise stood
+between the plan and the first document.
 """
 
 from __future__ import annotations
@@ -23,8 +28,6 @@ import sys
 import traceback
 from collections import deque
 from typing import Any, Callable, Sequence
-
-from datatrove.executor.local import LocalPipelineExecutor
 
 from jacorpus.foundation import storage
 from jacorpus.foundation.atomic_files import DiskError, atomic_write_text, first_disk_error
@@ -89,11 +92,14 @@ def _child(conn: Any, fn: Callable[[Any], Any], arg: Any, run_pid: int) -> None:
 
 def supervise(fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int, describe: Callable[[Any], str],
               on_death: Callable[[Any, str], None] | None = None,
-              on_done: Callable[[Any], None] | None = None) -> list[Any]:
+              on_done: Callable[[Any], None] | None = None,
+              on_started: Callable[[], None] | None = None) -> list[Any]:
     """``fn(task)`` for every task, each in its own child process, at most ``workers`` at once; results in order.
 
-    The first failure stops the run: the other children are stopped and ``TaskFailedError`` (the task raised) or
-    ``WorkerDiedError`` (its process died; ``on_death(task, cause)`` is called first) is raised."""
+    ``on_started()`` is called once, when the first tasks' processes have been started (work the run's process can
+    do while they run). The first failure stops the run: the other children are stopped and ``TaskFailedError``
+    (the task raised) or ``WorkerDiedError`` (its process died; ``on_death(task, cause)`` is called first) is
+    raised."""
     from multiprocess.connection import wait
 
     ctx = forkserver_context()
@@ -110,6 +116,9 @@ def supervise(fn: Callable[[Any], Any], tasks: Sequence[Any], workers: int, desc
                 proc.start()
                 send.close()  # the child holds the only write end: EOF when it dies
                 running[proc.sentinel] = (index, proc, receive)
+            if on_started is not None:
+                on_started, started = None, on_started
+                started()
             by_conn = {conn: sentinel for sentinel, (_, _, conn) in running.items()}
             ready = wait(list(running) + list(by_conn))
             for conn in [r for r in ready if r in by_conn]:  # answers first, then exits
@@ -184,27 +193,56 @@ class DeathRecords:
 MAX_WORKER_DEATHS = 3  # a file whose worker died this often is quarantined on the next run
 
 
-class SupervisedExecutor(LocalPipelineExecutor):
-    """datatrove's local executor (its logs, stats, completion markers, skip of completed tasks) with its pool
-    replaced by ``supervise``."""
+def incomplete_ranks(logging_dir: str, tasks: int) -> list[int]:
+    """The ranks without datatrove's completion marker (``<logging_dir>/completions/<rank:05d>``, written when a
+    task ends well): what ``LocalPipelineExecutor.get_incomplete_ranks`` gives, read without importing it."""
+    done = set(storage.listdir(storage.join(logging_dir, "completions")))
+    return [rank for rank in range(tasks) if f"{rank:05d}" not in done]
 
-    def run_supervised(self, describe: Callable[[int], str], on_death: Callable[[int, str], None] | None = None) -> None:
-        ranks = self.get_incomplete_ranks(range(self.tasks))
-        if not ranks:
-            return
-        self.save_executor_as_json()
-        supervise(self._run_quietly, ranks, self.workers, describe, on_death)
 
-    def _run_quietly(self, rank: int) -> Any:
+class DatatroveTask:
+    """One rank of a stage, run in the task's process by datatrove's ``LocalPipelineExecutor`` (its log file,
+    stats and completion marker). The executor is built here, where the forkserver has imported it already."""
+
+    def __init__(self, pipeline: list[Any], tasks: int, workers: int, logging_dir: str) -> None:
+        self.pipeline, self.tasks, self.workers, self.logging_dir = pipeline, tasks, workers, logging_dir
+
+    def executor(self) -> Any:
+        from datatrove.executor.local import LocalPipelineExecutor
+
+        return LocalPipelineExecutor(pipeline=self.pipeline, tasks=self.tasks, workers=self.workers,
+                                     logging_dir=self.logging_dir, skip_completed=True)
+
+    def __call__(self, rank: int) -> Any:
         # datatrove logs a task at INFO on stderr when its local_rank is 0, else errors only; its full log goes to
         # logging_dir either way, and the run's progress bar and error line say the rest
         try:
-            return self._run_for_rank(rank, local_rank=1)
+            return self.executor()._run_for_rank(rank, local_rank=1)
         except OSError as exc:
             found = first_disk_error(exc)  # datatrove's log and stats writes into a full disk fail after the task
             if found is exc:
                 raise
             raise DiskError(*found.args) from None
+
+
+def run_stage(task: DatatroveTask, describe: Callable[[int], str],
+              on_death: Callable[[int, str], None] | None = None,
+              on_started: Callable[[], None] | None = None) -> None:
+    """Every rank of ``task`` not marked complete, supervised (``supervise``). datatrove's ``executor.json`` (what
+    ran, for the record) is written once the first tasks are running: building it imports datatrove's executor in
+    this process, which then overlaps their work instead of delaying it."""
+    ranks = incomplete_ranks(task.logging_dir, task.tasks)
+    if not ranks:  # a resumed run whose stage is done
+        if on_started is not None:
+            on_started()
+        return
+
+    def started() -> None:
+        task.executor().save_executor_as_json()
+        if on_started is not None:
+            on_started()
+
+    supervise(task, ranks, task.workers, describe, on_death, on_started=started)
 
 
 def spark_task_failure(exc: BaseException, describe: Callable[[int], str]) -> BaseException:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
-from jacorpus.cli import app
+from jacorpus.commands import app
 from jacorpus.corpus.quality_labels import read_labels
 from jacorpus.corpus.lm import LanguageModel, estimate_kneser_ney, write_arpa
 from jacorpus.pipelines.local import run_local

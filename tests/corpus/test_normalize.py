@@ -199,3 +199,19 @@ def test_registered_and_options_validated():
               "steps:\n  - normalize: {nfkc_typo: true}\noutput: {dir: o}\n")
     with pytest.raises(RecipeError, match="nfkc_typo"):
         parse_recipe(recipe)
+
+
+def test_the_nfkc_run_classes_hold_exactly_the_characters_nfkc_changes():
+    """The two character classes built at import (from ``unicodedata.is_normalized``) against NFKC itself, character
+    by character over the whole BMP: a character is in a class iff NFKC changes it and the class does not protect it
+    (the tilde-keeping class also protects the tilde variants); every astral character is in both."""
+    from jacorpus.corpus import normalize as n
+
+    for pattern, protected in ((n._NFKC_RUNS, n._NFKC_PROTECTED),
+                               (n._NFKC_RUNS_KEEP_TILDES, n._NFKC_PROTECTED + n._TILDE_VARIANTS)):
+        wrong = [hex(cp) for cp in range(0x10000) if not 0xD800 <= cp < 0xE000
+                 and bool(pattern.fullmatch(chr(cp))) != (cp >= 0x80 and chr(cp) not in protected
+                                                          and unicodedata.normalize("NFKC", chr(cp)) != chr(cp))]
+        assert wrong == []
+        assert pattern.fullmatch("\U0001F600") and pattern.fullmatch("\U00020B9F")
+    assert n._NFKC_RUNS.fullmatch("～") is not None and n._NFKC_RUNS_KEEP_TILDES.fullmatch("～") is None

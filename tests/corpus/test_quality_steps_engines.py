@@ -9,7 +9,7 @@ import datasets
 import pytest
 from typer.testing import CliRunner
 
-from jacorpus.cli import app
+from jacorpus.commands import app
 from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan
 from jacorpus.pipelines.recipe import parse_recipe

@@ -12,7 +12,7 @@ from scipy import stats
 from sklearn.metrics import f1_score
 from typer.testing import CliRunner
 
-from jacorpus.cli import app
+from jacorpus.commands import app
 
 runner = CliRunner()
 

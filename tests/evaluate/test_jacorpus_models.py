@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from jacorpus.cli import app
+from jacorpus.commands import app
 
 from tests.evaluate.conftest import SEQ_LEN, TOKENIZER_KINDS
 

@@ -135,7 +135,15 @@ def test_builtin_step_names_are_the_ones_their_modules_register(tmp_path):
     assert mapped == registered and "dedup" in registered and len(registered) == 10
 
 
-def test_a_recipe_loads_only_the_steps_it_names(corpus):
+def test_builtin_source_names_are_the_ones_their_modules_register(tmp_path):
+    done = fresh_python("import json; from jacorpus.corpus.sources.base import BUILTIN_SOURCE_NAMES, SOURCES; "
+                        "print(json.dumps([BUILTIN_SOURCE_NAMES, {n: c.__module__ for n, c in SOURCES.load().items()}]))",
+                        [], [], tmp_path)
+    mapped, registered = json.loads(done.stdout)
+    assert mapped == registered and {"jsonl", "warc", "wikipedia", "cc100"} <= set(registered) and len(registered) == 9
+
+
+def test_a_recipe_loads_only_the_steps_and_sources_it_names(corpus):
     folder, _ = corpus
     path = folder / "normalize_only.yaml"
     path.write_text("name: n\nsources: [{type: text, paths: [neko.txt]}]\nsteps: [{normalize: {}}]\n"
@@ -147,6 +155,9 @@ def test_a_recipe_loads_only_the_steps_it_names(corpus):
     assert "jacorpus.corpus.normalize" in loaded
     assert not loaded & {"jacorpus.corpus.quality", "jacorpus.corpus.language", "jacorpus.corpus.classifier",
                          "jacorpus.corpus.dedup.steps", "jacorpus.corpus.perplexity"}
+    assert "jacorpus.corpus.sources.text" in loaded
+    assert not loaded & {"jacorpus.corpus.sources.web", "jacorpus.corpus.sources.feed", "jacorpus.corpus.sources.jsonl",
+                         "jacorpus.corpus.sources.wikipedia", "jacorpus.corpus.sources.medical", "mwparserfromhell"}
 
 
 def test_a_plugin_may_not_take_a_builtin_name(tmp_path, corpus):
@@ -156,6 +167,8 @@ def test_a_plugin_may_not_take_a_builtin_name(tmp_path, corpus):
     info = tmp_path / "clash-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: clash\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[jacorpus.steps]\nnormalize = jacorpus_example_plugin:MinLength\n")
+    (info / "entry_points.txt").write_text("[jacorpus.steps]\nnormalize = jacorpus_example_plugin:MinLength\n"
+                                           "[jacorpus.sources]\ntext = jacorpus_example_plugin:LineSource\n")
     answer = run(recipe(folder, "text", "normalize"), [tmp_path])
     assert "step name 'normalize' registered twice" in answer["error"]
+    assert "source type name 'text' registered twice" in answer["error"]

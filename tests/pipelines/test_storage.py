@@ -82,7 +82,7 @@ def test_local_engine_reads_and_writes_s3(inputs, reference, s3_server, tmp_path
 
     from typer.testing import CliRunner
 
-    from jacorpus.cli import app
+    from jacorpus.commands import app
 
     shown = CliRunner().invoke(app, ["corpus", "stats", out])  # the funnel of a finished output on S3
     assert shown.exit_code == 0 and f"{manifest['kept']:,}" in shown.output and out in shown.output

@@ -84,7 +84,7 @@ def test_report_counts(dict_build):
 def test_cli_prints_the_report(medtxt_file, tmp_path):
     from typer.testing import CliRunner
 
-    from jacorpus.cli import app
+    from jacorpus.commands import app
 
     seed = tmp_path / "list.txt"  # words base Sudachi keeps whole even in mode A: no user.dic to compile (quick)
     seed.write_text("肺癌\n肝炎\n\t空\n肺炎\n", encoding="utf-8")

@@ -41,7 +41,7 @@ def test_eval_table_json_and_plot(tokenizers, medtxt_file, tmp_path):
 def test_eval_cli_on_a_corpus_directory(tokenizers, corpus_dir):
     from typer.testing import CliRunner
 
-    from jacorpus.cli import app
+    from jacorpus.commands import app
 
     result = CliRunner().invoke(app, ["tokenizer", "eval", str(tokenizers["sp"]), str(tokenizers["wp_mecab"]),
                                       "--text", str(corpus_dir), "--max-documents", "20"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jacorpus.cli import app
+from jacorpus.commands import app
 from jacorpus.tokenizers.loading import load_tokenizer
 
 

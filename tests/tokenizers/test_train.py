@@ -177,7 +177,7 @@ def test_remote_tokenizer_pickles_and_moves(tokenizers, tmp_path, medtxt):
 def test_cli_train_and_recipe_error(corpus_dir, tmp_path):
     from typer.testing import CliRunner
 
-    from jacorpus.cli import app
+    from jacorpus.commands import app
 
     recipe = tmp_path / "char.yaml"
     recipe.write_text("name: c\nkind: char\nvocab_size: 500\n", encoding="utf-8")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jacorpus.cli import app
+from jacorpus.commands import app
 from jacorpus.train.distributed import free_port
 from jacorpus.train.metrics import read_metrics
 

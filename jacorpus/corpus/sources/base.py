@@ -157,9 +157,21 @@ class Source(JaStep):
             yield from self.read_file_safely(path)
 
 
-# source type names: jacorpus' own (corpus/sources/__init__.py imports their modules), entry points of the group
-# "jacorpus.sources", or `module:Class` in a recipe
-SOURCES: Registry[Source] = Registry("source type", "jacorpus.sources", Source, [])
+# source type names: jacorpus' own (the module that registers each name, imported on its first lookup), entry
+# points of the group "jacorpus.sources", or `module:Class` in a recipe
+BUILTIN_SOURCE_NAMES = {
+    "cc100": "jacorpus.corpus.sources.text",
+    "feed": "jacorpus.corpus.sources.feed",
+    "html": "jacorpus.corpus.sources.web",
+    "jsonl": "jacorpus.corpus.sources.jsonl",
+    "medical": "jacorpus.corpus.sources.medical",
+    "text": "jacorpus.corpus.sources.text",
+    "warc": "jacorpus.corpus.sources.web",
+    "wet": "jacorpus.corpus.sources.web",
+    "wikipedia": "jacorpus.corpus.sources.wikipedia",
+}
+SOURCES: Registry[Source] = Registry("source type", "jacorpus.sources", Source,
+                                     list(dict.fromkeys(BUILTIN_SOURCE_NAMES.values())), BUILTIN_SOURCE_NAMES)
 SOURCE_TYPES = SOURCES.types
 
 

@@ -8,7 +8,7 @@ disambiguation test also looks at.
 
 from __future__ import annotations
 
-from typing import Iterator, Literal
+from typing import TYPE_CHECKING, Iterator, Literal
 
 import orjson
 from datatrove.data import Document
@@ -16,8 +16,10 @@ from pydantic import Field, model_validator
 
 from jacorpus.corpus.sources.base import Source, SourceOptions, register_source
 from jacorpus.corpus.sources.text import lines_of
-from jacorpus.corpus.sources.wikitext import TAIL_SECTIONS, WikitextCleaner
-from jacorpus.corpus.sources.wikitext_regex import is_disambiguation, redirect_target
+from jacorpus.corpus.sources.wikitext_regex import TAIL_SECTIONS, is_disambiguation, redirect_target
+
+if TYPE_CHECKING:
+    from jacorpus.corpus.sources.wikitext import WikitextCleaner
 
 WIKITEXT_ONLY = ("title_field", "keep_redirects", "keep_disambiguation", "drop_sections", "max_parse_chars")
 
@@ -64,6 +66,8 @@ class JsonlSource(Source):
 
     def read_file(self, path: str) -> Iterator[Document]:
         opts: JsonlOptions = self.options
+        if opts.markup == "wikitext":  # the tokenizer (mwparserfromhell, ~12 ms to import) loads only for wikitext
+            from jacorpus.corpus.sources.wikitext import WikitextCleaner
         cleaner = WikitextCleaner(opts.drop_sections, (), opts.max_parse_chars) if opts.markup == "wikitext" else None
         try:
             yield from self.records(path, cleaner)

@@ -27,6 +27,7 @@ from jacorpus.corpus.sources.wikitext_regex import (
     HEADING_MARK,
     REDIRECT_DIRECTIVE,
     SPACES,
+    TAIL_SECTIONS,
     is_markup_residue,
     regex_render,
     scrub,
@@ -46,12 +47,6 @@ CLOSERS = (
 
 
 # -- rules ---------------------------------------------------------------------------------------------------------
-TAIL_SECTIONS = (
-    "脚注", "注釈", "注", "註", "註釈", "出典", "参考文献", "参考", "参考資料", "参照", "引用", "引用文献", "文献",
-    "関連項目", "関連文献", "関連書籍", "外部リンク", "関連リンク", "参考サイト", "参考リンク",
-    "see also", "references", "notes", "footnotes", "citations", "sources", "bibliography", "further reading",
-    "external links", "external link", "works cited",
-)
 SECTION_SEPARATORS = re.compile(r"\s*(?:[・、，,/／&＆]|および|及び|と|\band\b)\s*")
 
 

@@ -8,6 +8,15 @@ import html
 import re
 from typing import Callable
 
+# sections dropped by default (the wikipedia source and JSON lines with markup: wikitext); here, not in
+# wikitext.py, so that a recipe's options need not load the tokenizer (mwparserfromhell)
+TAIL_SECTIONS = (
+    "脚注", "注釈", "注", "註", "註釈", "出典", "参考文献", "参考", "参考資料", "参照", "引用", "引用文献", "文献",
+    "関連項目", "関連文献", "関連書籍", "外部リンク", "関連リンク", "参考サイト", "参考リンク",
+    "see also", "references", "notes", "footnotes", "citations", "sources", "bibliography", "further reading",
+    "external links", "external link", "works cited",
+)
+
 HEADING_MARK = "\x1e"  # "\x1e<level>\x1f<title>" on its own line, never in real text (control chars)
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from jacorpus.corpus.sources import SOURCE_TYPES
+from jacorpus.corpus.sources import SOURCES
+
+SOURCE_TYPES = SOURCES.load()  # every built-in type (they load lazily)
 
 MARKUP_LEFTOVERS = re.compile(r"\]\]>|<!\[CDATA\[|</?(p|br|a|div|img|span)\b|&(nbsp|amp|lt|gt|quot);|&#\d+;")
 

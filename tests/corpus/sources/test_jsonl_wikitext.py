@@ -9,8 +9,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from jacorpus.corpus.sources import SOURCE_TYPES
+from jacorpus.corpus.sources import SOURCES
 from jacorpus.pipelines.recipe import RecipeError, parse_recipe
+
+SOURCE_TYPES = SOURCES.load()  # every built-in type (they load lazily)
 
 NS = "{http://www.mediawiki.org/xml/export-0.10/}"
 

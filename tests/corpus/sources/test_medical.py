@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 
 from jacorpus.corpus.sentences import split_sentences
-from jacorpus.corpus.sources import SOURCE_TYPES
+from jacorpus.corpus.sources import SOURCES
 from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan
 from jacorpus.pipelines.recipe import RecipeError, parse_recipe
+
+SOURCE_TYPES = SOURCES.load()  # every built-in type (they load lazily)
 
 Medical = SOURCE_TYPES["medical"]
 

@@ -13,7 +13,9 @@ import pytest
 import zstandard
 
 from jacorpus.corpus.document import stable_id
-from jacorpus.corpus.sources import SOURCE_TYPES
+from jacorpus.corpus.sources import SOURCES
+
+SOURCE_TYPES = SOURCES.load()  # every built-in type (they load lazily)
 
 
 def read(type_name: str, paths: list[Path], base_dir: Path, **options):

@@ -14,11 +14,13 @@ from pathlib import Path
 import datasets
 import pytest
 
-from jacorpus.corpus.sources import SOURCE_TYPES
+from jacorpus.corpus.sources import SOURCES
 from jacorpus.corpus.sources.html_text import clean_lines, extract_page, parse_html
 from jacorpus.pipelines.local import run_local
 from jacorpus.pipelines.plan import build_plan
 from jacorpus.pipelines.recipe import parse_recipe
+
+SOURCE_TYPES = SOURCES.load()  # every built-in type (they load lazily)
 
 KANA = re.compile(r"[\u3041-\u309f\u30a0-\u30ff]")
 HAN = re.compile(r"[\u4e00-\u9fff]")
