@@ -233,12 +233,11 @@ BUILTIN_STEP_NAMES = {
     "decontaminate": "jacorpus.corpus.decontaminate",
     "perplexity": "jacorpus.corpus.perplexity",
 }
-BUILTIN_STEP_MODULES = list(dict.fromkeys(BUILTIN_STEP_NAMES.values()))
 
 
 # recipe step names: jacorpus' own, entry points of the group "jacorpus.steps", or `module:Class` in a recipe
-STEPS: Registry[JaStep] = Registry("step", "jacorpus.steps", JaStep, BUILTIN_STEP_MODULES,
-                                  BUILTIN_STEP_NAMES)
+STEPS: Registry[JaStep] = Registry("step", "jacorpus.steps", JaStep, builtin_names=BUILTIN_STEP_NAMES)
+BUILTIN_STEP_MODULES = STEPS.builtin_modules
 STEP_TYPES = STEPS.types
 
 

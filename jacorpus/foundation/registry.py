@@ -26,10 +26,12 @@ class RegistryError(LookupError):
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, group: str, base: type, builtin_modules: list[str],
+    def __init__(self, kind: str, group: str, base: type, builtin_modules: list[str] | None = None,
                  builtin_names: dict[str, str] | None = None) -> None:
         self.kind, self.group, self.base = kind, group, base
-        self.builtin_modules = builtin_modules  # a list other modules may extend before the first lookup
+        # the modules that register jacorpus' own names, all imported by ``load``; by default those of builtin_names
+        self.builtin_modules = (builtin_modules if builtin_modules is not None
+                                else list(dict.fromkeys((builtin_names or {}).values())))
         # name -> the built-in module that registers it: ``find`` of such a name imports that module only (a corpus
         # run loads its recipe's steps, not all ten with the dedup machinery: 0.04 CPU-s less in ``load_recipe``
         # alone, about 0.1 with the dedup import of pipelines/local.py; docs/engines.md)

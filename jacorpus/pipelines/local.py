@@ -178,16 +178,14 @@ def run_local(plan: Plan, workers: int = 1, progress: bool = True, overwrite: bo
             stop = threading.Event()
             threads: list[threading.Thread] = []
 
-            def show_progress(stage: Stage = stage, stop: threading.Event = stop, threads: list = threads) -> None:
-                # started once the first tasks run: the bar's import (rich) is no longer before the first document
-                if progress:
-                    threads.append(_progress_thread(stage, plan.tasks, stop, stage.label))
+            def show_progress() -> None:  # once the first tasks run: rich no longer loads before the first document
+                threads.append(_progress_thread(stage, plan.tasks, stop, stage.label))
 
             try:
                 with stderr_to_file(stderr_log, enabled=progress):
                     run_stage(task, describe=lambda rank, stage=stage: plan.describe_task(stage, rank),
                               on_death=lambda rank, cause, stage=stage: deaths.add(stage.index, rank, cause),
-                              on_started=show_progress)
+                              on_started=show_progress if progress else None)
             finally:
                 stop.set()
                 for thread in threads:

@@ -15,7 +15,7 @@ jacorpus's modules imported once, so a task's process starts fast (``forkserver.
 
 A stage's tasks run datatrove's executor (its logs, stats and completion markers) in the task's process only
 (``DatatroveTask``): the run's process sends its first tasks before it imports datatrove's executor at all
-(``run_stage``), as that import (``datatrove.io``: fsspec and huggingface_hub, 0.25-0.4 CPU-s) otherwise stood
+(``run_stage``), as that import (``datatrove.io``: fsspec and huggingface_hub, ~0.33 CPU-s) otherwise stood
 between the plan and the first document.
 """
 

@@ -53,8 +53,9 @@ def scan_rank(task: ScanTask) -> dict[str, Any]:
     priorities: list[np.ndarray] = []
     sources: Counter[str] = Counter()
     empty = 0
-    import pyarrow.compute as pc  # here, not at the top: the forkserver preloads this module, and pyarrow.compute
-    # (~25 ms) would delay every run's first task; a scan task loads it once (Array.is_null needs it anyway)
+    # imported here, not at the top: the forkserver preloads this module, and pyarrow.compute (~25 ms) would delay
+    # every run's first task; a scan task loads it once (Array.is_null needs it anyway)
+    import pyarrow.compute as pc
 
     for batch in task.step.global_scan(task.shard):
         if not counting:  # key rows, then one document row per document (null key)

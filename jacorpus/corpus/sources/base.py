@@ -170,8 +170,7 @@ BUILTIN_SOURCE_NAMES = {
     "wet": "jacorpus.corpus.sources.web",
     "wikipedia": "jacorpus.corpus.sources.wikipedia",
 }
-SOURCES: Registry[Source] = Registry("source type", "jacorpus.sources", Source,
-                                     list(dict.fromkeys(BUILTIN_SOURCE_NAMES.values())), BUILTIN_SOURCE_NAMES)
+SOURCES: Registry[Source] = Registry("source type", "jacorpus.sources", Source, builtin_names=BUILTIN_SOURCE_NAMES)
 SOURCE_TYPES = SOURCES.types
 
 

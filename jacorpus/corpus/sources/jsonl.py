@@ -66,9 +66,11 @@ class JsonlSource(Source):
 
     def read_file(self, path: str) -> Iterator[Document]:
         opts: JsonlOptions = self.options
+        cleaner = None
         if opts.markup == "wikitext":  # the tokenizer (mwparserfromhell, ~12 ms to import) loads only for wikitext
             from jacorpus.corpus.sources.wikitext import WikitextCleaner
-        cleaner = WikitextCleaner(opts.drop_sections, (), opts.max_parse_chars) if opts.markup == "wikitext" else None
+
+            cleaner = WikitextCleaner(opts.drop_sections, (), opts.max_parse_chars)
         try:
             yield from self.records(path, cleaner)
         finally:
